@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# Provides the two real servers the project runs against: the Temporal CLI (dev server) and OpenBao
+# (a Vault-API server). Each is looked for first, then built once from the Go module proxy into a cache
+# outside the repository and reused. Prints what it did; the last two lines are `temporal=PATH` and
+# `bao=PATH` (empty when unavailable) for scripts to read.
+set -euo pipefail
+
+cache_dir="${MESH_CA_ROTATOR_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/mesh-ca-rotator}"
+bin_dir="$cache_dir/bin"
+mkdir -p "$bin_dir"
+
+TEMPORAL_CLI_VERSION="v1.5.1"
+# OpenBao's v2 tags are not valid Go versions for its module path, so a pseudo-version of a release
+# commit is pinned. This one is the v2.4.0 release commit, which the module proxy serves.
+OPENBAO_PSEUDO_VERSION="v0.0.0-20250828202315-f9407a27fbee"
+OPENBAO_API_VERSION="v2.4.0"
+
+say() { echo "provide-binaries: $*" >&2; }
+
+have_go() { command -v go >/dev/null 2>&1; }
+
+provide_temporal() {
+  if [ -n "${TEMPORAL_CLI_PATH:-}" ] && [ -x "$TEMPORAL_CLI_PATH" ]; then
+    say "temporal: using TEMPORAL_CLI_PATH=$TEMPORAL_CLI_PATH"; echo "$TEMPORAL_CLI_PATH"; return
+  fi
+  if command -v temporal >/dev/null 2>&1; then
+    say "temporal: using $(command -v temporal) from PATH"; command -v temporal; return
+  fi
+  if [ -x "$bin_dir/temporal" ]; then
+    say "temporal: using cached $bin_dir/temporal"; echo "$bin_dir/temporal"; return
+  fi
+  if ! have_go; then
+    say "temporal: not found and no Go toolchain; the SDK's own download will be tried"; echo ""; return
+  fi
+  say "temporal: building github.com/temporalio/cli/cmd/temporal@$TEMPORAL_CLI_VERSION (first time only, a few minutes)"
+  local start=$SECONDS
+  GOBIN="$bin_dir" GOFLAGS=-buildvcs=false go install "github.com/temporalio/cli/cmd/temporal@$TEMPORAL_CLI_VERSION" >&2
+  say "temporal: built in $((SECONDS - start)) s"
+  echo "$bin_dir/temporal"
+}
+
+provide_bao() {
+  if [ -n "${VAULT_ADDR:-}" ] && [ -n "${VAULT_TOKEN:-}" ]; then
+    say "bao: VAULT_ADDR is set, tests use the existing server at $VAULT_ADDR"; echo ""; return
+  fi
+  if [ -n "${BAO_PATH:-}" ] && [ -x "$BAO_PATH" ]; then
+    say "bao: using BAO_PATH=$BAO_PATH"; echo "$BAO_PATH"; return
+  fi
+  if command -v bao >/dev/null 2>&1; then
+    say "bao: using $(command -v bao) from PATH"; command -v bao; return
+  fi
+  if [ -x "$bin_dir/bao" ]; then
+    say "bao: using cached $bin_dir/bao"; echo "$bin_dir/bao"; return
+  fi
+  if ! have_go; then
+    say "bao: not found and no Go toolchain: set VAULT_ADDR and VAULT_TOKEN, or install Go"; exit 1
+  fi
+  say "bao: building OpenBao ($OPENBAO_PSEUDO_VERSION) from the Go module proxy (first time only, several minutes)"
+  local start=$SECONDS src="$cache_dir/openbao-wrapper"
+  mkdir -p "$src"
+  cat > "$src/go.mod" <<GOMOD
+module meshcarotator/openbao
+
+go 1.22
+
+require (
+	github.com/openbao/openbao $OPENBAO_PSEUDO_VERSION
+	github.com/openbao/openbao/api/v2 $OPENBAO_API_VERSION
+	github.com/openbao/openbao/sdk/v2 $OPENBAO_API_VERSION
+)
+GOMOD
+  cat > "$src/main.go" <<'GOMAIN'
+// A tiny wrapper so `go build` can produce the `bao` binary from the module proxy.
+package main
+
+import (
+	"os"
+
+	"github.com/openbao/openbao/command"
+)
+
+func main() { os.Exit(command.Run(os.Args[1:])) }
+GOMAIN
+  # Some of OpenBao's dependencies are missing from the checksum database; the module proxy still serves them.
+  ( cd "$src" && GONOSUMDB=github.com/openbao GOFLAGS=-buildvcs=false \
+      go get "github.com/openbao/openbao/command@$OPENBAO_PSEUDO_VERSION" >&2 \
+    && GONOSUMDB=github.com/openbao GOFLAGS=-buildvcs=false go build -mod=mod -o "$bin_dir/bao" . >&2 )
+  say "bao: built in $((SECONDS - start)) s"
+  echo "$bin_dir/bao"
+}
+
+temporal_path=$(provide_temporal)
+bao_path=$(provide_bao)
+echo "temporal=$temporal_path"
+echo "bao=$bao_path"

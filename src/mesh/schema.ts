@@ -1,0 +1,90 @@
+/**
+ * The Mesh and Secret resources exactly as Kuma / Kong Mesh define them (the parts this project reads),
+ * as zod schemas. Objects are loose: fields we do not model survive a round trip untouched.
+ * Pure: safe inside workflow code.
+ */
+import { z } from 'zod';
+
+export const BACKEND_TYPES = ['builtin', 'provided', 'vault'] as const;
+export type BackendType = (typeof BACKEND_TYPES)[number];
+
+/** A Kuma data source: exactly one of these keys (checked by validation, not by the schema). */
+export const DataSourceSchema = z.looseObject({
+  secret: z.string().optional(),
+  inline: z.string().optional(),
+  inlineString: z.string().optional(),
+  file: z.string().optional(),
+});
+export type DataSource = z.infer<typeof DataSourceSchema>;
+
+export const BackendSchema = z.looseObject({
+  name: z.string(),
+  /** A string here so an unknown type becomes a validation error with its path, not a parse failure. */
+  type: z.string(),
+  dpCert: z
+    .looseObject({
+      rotation: z.looseObject({ expiration: z.string().optional() }).optional(),
+      requestTimeout: z.string().optional(),
+    })
+    .optional(),
+  conf: z.record(z.string(), z.unknown()).optional(),
+  mode: z.enum(['STRICT', 'PERMISSIVE']).optional(),
+  rootChain: z.looseObject({ requestTimeout: z.string().optional() }).optional(),
+});
+export type Backend = z.infer<typeof BackendSchema>;
+
+export const MtlsSchema = z.looseObject({
+  enabledBackend: z.string().optional(),
+  backends: z.array(BackendSchema).optional(),
+  skipValidation: z.boolean().optional(),
+});
+export type Mtls = z.infer<typeof MtlsSchema>;
+
+/** The canonical form inside the project and on the REST API: Kuma's Universal shape. */
+export const MeshSchema = z.looseObject({
+  type: z.literal('Mesh'),
+  name: z.string().min(1),
+  mtls: MtlsSchema.optional(),
+});
+export type Mesh = z.infer<typeof MeshSchema>;
+
+export const KubernetesMeshSchema = z.looseObject({
+  apiVersion: z.string(),
+  kind: z.literal('Mesh'),
+  metadata: z.looseObject({ name: z.string().min(1) }),
+  spec: z.looseObject({ mtls: MtlsSchema.optional() }).optional(),
+});
+export type KubernetesMesh = z.infer<typeof KubernetesMeshSchema>;
+
+/** Universal Secret: `data` is base64. */
+export const SecretSchema = z.looseObject({
+  type: z.literal('Secret'),
+  name: z.string().min(1),
+  mesh: z.string().min(1),
+  data: z.string(),
+});
+export type Secret = z.infer<typeof SecretSchema>;
+
+export const KubernetesSecretSchema = z.looseObject({
+  apiVersion: z.string(),
+  kind: z.literal('Secret'),
+  type: z.literal('system.kuma.io/secret'),
+  metadata: z.looseObject({ name: z.string().min(1), namespace: z.string().optional(), labels: z.record(z.string(), z.string()).optional() }),
+  data: z.looseObject({ value: z.string() }),
+});
+export type KubernetesSecret = z.infer<typeof KubernetesSecretSchema>;
+
+/** One problem with an input: where (a JSON-path-like string, `mtls.backends[1].conf.cert`) and what. */
+export interface ValidationIssue {
+  path: string;
+  message: string;
+}
+
+export interface ValidationResult {
+  errors: ValidationIssue[];
+  warnings: ValidationIssue[];
+}
+
+export function backendNamed(mesh: Mesh, name: string | undefined): Backend | undefined {
+  return mesh.mtls?.backends?.find((b) => b.name === name);
+}

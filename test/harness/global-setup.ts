@@ -1,0 +1,31 @@
+import { provideDevBinaries } from '../../src/devstack/binaries';
+import { startOpenBaoDevServer } from '../../src/devstack/openbao';
+import { startTemporalDevServer } from '../../src/devstack/temporal';
+
+/** Starts one real Temporal dev server and one real OpenBao dev server for the whole test run. */
+export default async function globalSetup(): Promise<void> {
+  const started = Date.now();
+  const binaries = await provideDevBinaries();
+  if (!binaries.temporal) throw new Error('no Temporal CLI: install Go (to build it) or set TEMPORAL_CLI_PATH');
+  const stoppers: (() => Promise<void>)[] = [];
+  (globalThis as { __servers?: typeof stoppers }).__servers = stoppers;
+
+  const temporal = await startTemporalDevServer({ binary: binaries.temporal });
+  stoppers.push(() => temporal.stop());
+  process.env.TEST_TEMPORAL_ADDRESS = temporal.address;
+  process.env.TEST_TEMPORAL_NAMESPACE = temporal.namespace;
+  process.env.TEST_TEMPORAL_UI_URL = temporal.uiUrl;
+  process.env.TEST_TEMPORAL_BINARY = binaries.temporal;
+
+  if (process.env.VAULT_ADDR && process.env.VAULT_TOKEN) {
+    process.env.TEST_VAULT_ADDR = process.env.VAULT_ADDR;
+    process.env.TEST_VAULT_TOKEN = process.env.VAULT_TOKEN;
+  } else {
+    if (!binaries.bao) throw new Error('no OpenBao binary and no VAULT_ADDR/VAULT_TOKEN: the Vault tests cannot run');
+    const bao = await startOpenBaoDevServer({ binary: binaries.bao });
+    stoppers.push(() => bao.stop());
+    process.env.TEST_VAULT_ADDR = bao.address;
+    process.env.TEST_VAULT_TOKEN = bao.token;
+  }
+  console.log(`\n[harness] Temporal ${temporal.address} (UI ${temporal.uiUrl}), Vault ${process.env.TEST_VAULT_ADDR}, ready in ${Date.now() - started} ms`);
+}
