@@ -21,7 +21,7 @@ export async function startOpenBaoDevServer(options: { binary: string; port?: nu
   const port = options.port ?? (await freePort());
   const token = `dev-${crypto.randomBytes(16).toString('hex')}`;
   const logFile = path.join(workDir, 'openbao.log');
-  const env = { ...process.env, HOME: workDir, BAO_DEV_ROOT_TOKEN_ID: token };
+  const env: NodeJS.ProcessEnv = { ...process.env, HOME: workDir, BAO_DEV_ROOT_TOKEN_ID: token };
   delete env.VAULT_ADDR;
   delete env.VAULT_TOKEN;
   // The token goes through the environment, not argv, so it does not show in `ps`.
