@@ -5,6 +5,8 @@ import { startTemporalDevServer } from '../../src/devstack/temporal';
 /** Starts one real Temporal dev server and one real OpenBao dev server for the whole test run. */
 export default async function globalSetup(): Promise<void> {
   const started = Date.now();
+  // For a quick run of pure unit tests only; integration tests then fail loudly (see env.ts).
+  if (process.env.TEST_NO_SERVERS === '1') return;
   const binaries = await provideDevBinaries();
   if (!binaries.temporal) throw new Error('no Temporal CLI: install Go (to build it) or set TEMPORAL_CLI_PATH');
   const stoppers: (() => Promise<void>)[] = [];
