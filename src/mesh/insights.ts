@@ -24,24 +24,62 @@ export interface ProxyState {
 }
 
 /**
- * An ack relayed by the control plane to the mesh's rotation workflow (batched into one signal).
- * Carries only names and fingerprint-derived facts: never key material.
+ * Proxies that share one mTLS state, listed by name. Acks and snapshots group proxies this way so a
+ * payload for 10,000 proxies in the same state is little more than their names.
  */
-export const ProxyAckSchema = z.object({
-  name: z.string(),
+export const ProxyStateGroupSchema = z.object({
   online: z.boolean(),
   supportedBackends: z.array(z.string()),
   issuedBackend: z.string().optional(),
+  names: z.array(z.string()),
 });
-export type ProxyAck = z.infer<typeof ProxyAckSchema>;
+export type ProxyStateGroup = z.infer<typeof ProxyStateGroupSchema>;
 
+/**
+ * Acks relayed by the control plane to the mesh's rotation workflow, batched into one signal.
+ * `seq` is the mesh's insight sequence number after these acks were recorded (monotonic, persisted),
+ * so the workflow can drop duplicates and order them against snapshots. Never carries key material.
+ */
 export const ProxyAckBatchSchema = z.object({
   mesh: z.string(),
-  /** Names of proxies that left the mesh since the last batch. */
+  seq: z.number().int().nonnegative(),
+  groups: z.array(ProxyStateGroupSchema),
+  /** Names of proxies that left the mesh. */
   removed: z.array(z.string()).default([]),
-  acks: z.array(ProxyAckSchema),
 });
 export type ProxyAckBatch = z.infer<typeof ProxyAckBatchSchema>;
+
+/** Every proxy of a mesh as of insight sequence number `asOfSeq` (0 when the control plane has none). */
+export const ProxySnapshotSchema = z.object({
+  mesh: z.string(),
+  asOfSeq: z.number().int().nonnegative(),
+  groups: z.array(ProxyStateGroupSchema),
+});
+export type ProxySnapshot = z.infer<typeof ProxySnapshotSchema>;
+
+/** Groups proxy states by identical (online, supported, issued) state. */
+export function groupProxyStates(states: Iterable<ProxyState>): ProxyStateGroup[] {
+  const groups = new Map<string, ProxyStateGroup>();
+  for (const state of states) {
+    const supported = [...state.supportedBackends].sort();
+    const key = `${state.online}|${supported.join(',')}|${state.issuedBackend ?? ''}`;
+    let group = groups.get(key);
+    if (!group) {
+      group = { online: state.online, supportedBackends: supported, issuedBackend: state.issuedBackend, names: [] };
+      groups.set(key, group);
+    }
+    group.names.push(state.name);
+  }
+  return [...groups.values()];
+}
+
+export function* ungroupProxyStates(groups: Iterable<ProxyStateGroup>): Generator<ProxyState> {
+  for (const group of groups) {
+    for (const name of group.names) {
+      yield { name, online: group.online, supportedBackends: group.supportedBackends, issuedBackend: group.issuedBackend };
+    }
+  }
+}
 
 /** Name of the signal that carries ProxyAckBatch to workflow `ca-rotation/<mesh>`. */
 export const PROXY_ACKS_SIGNAL = 'proxyAcks';
