@@ -1,0 +1,54 @@
+/**
+ * The activities the rotation workflow calls, as types only: workflow code imports this file and
+ * nothing else from the activities room. Inputs and results never carry key material or tokens.
+ */
+import type { Mesh } from '../mesh/schema';
+import type { ProxySnapshot } from '../mesh/insights';
+
+export interface PreflightInput {
+  mesh: string;
+  /** The target Mesh: its `enabledBackend` is the new backend. Secret data only by reference. */
+  target: Mesh;
+}
+
+export interface PreflightResult {
+  current: Mesh;
+  currentVersion: number;
+  warnings: { path: string; message: string }[];
+}
+
+export interface ApplyMeshInput {
+  mesh: string;
+  /** The version this change was planned against; a retry that finds it already applied succeeds. */
+  expectedVersion: number;
+  desired: Mesh;
+  /** Written to the mesh history as the actor, e.g. `ca-rotation/default: add-backend`. */
+  actor: string;
+}
+
+export interface ApplyMeshResult {
+  version: number;
+  /** True when an earlier attempt had already applied this exact change (a retry after a lost reply). */
+  alreadyApplied: boolean;
+}
+
+export interface ReissueInput {
+  mesh: string;
+  batchSize: number;
+}
+
+export interface ReissueResult {
+  issued: number;
+  skipped: number;
+  batches: number;
+}
+
+export interface RotationActivities {
+  preflight(input: PreflightInput): Promise<PreflightResult>;
+  applyMeshVersion(input: ApplyMeshInput): Promise<ApplyMeshResult>;
+  snapshotProxies(input: { mesh: string }): Promise<ProxySnapshot>;
+  reissueCertificates(input: ReissueInput): Promise<ReissueResult>;
+}
+
+/** Failure types the workflow must not retry: the input or the world is wrong, not flaky. */
+export const NON_RETRYABLE_FAILURES = ['InvalidRotationTarget', 'MeshChangedOutsideRotation', 'MeshNotFound'] as const;
