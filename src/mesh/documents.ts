@@ -4,7 +4,7 @@
  * with a path. Paths inside the Mesh use the Universal form (`mtls.backends[1].conf`) whatever the
  * input format; paths about a document itself name it (`documents[2].data`). Pure.
  */
-import { parseAllDocuments } from 'yaml';
+import { parseAllDocuments, type Document } from 'yaml';
 import type { z } from 'zod';
 import { isBase64 } from './base64';
 import {
@@ -169,6 +169,19 @@ function yamlErrorMessage(message: string): string {
   return (message.split('\n')[0] ?? message).replace(/:$/, '');
 }
 
+/**
+ * Aliases are expanded here; the yaml library caps their count and throws beyond it, so a
+ * "billion laughs" file is reported instead of eating memory.
+ */
+function documentValue(document: Document.Parsed, index: number, out: Collector): unknown {
+  try {
+    return document.toJS({ maxAliasCount: 100 });
+  } catch (error) {
+    out.errors.push({ path: `documents[${index}]`, message: `cannot read this document: ${error instanceof Error ? error.message : String(error)}` });
+    return undefined;
+  }
+}
+
 /** Each document's plain value, or undefined for documents that are empty or broken (errors recorded). */
 function readYamlValues(text: string, out: Collector): { index: number; value: unknown }[] {
   const values: { index: number; value: unknown }[] = [];
@@ -179,8 +192,7 @@ function readYamlValues(text: string, out: Collector): { index: number; value: u
       for (const error of document.errors) out.errors.push({ path: `documents[${index}]`, message: `invalid YAML: ${yamlErrorMessage(error.message)}` });
       return;
     }
-    // Aliases are expanded here; the yaml library caps their count, so a "billion laughs" file fails instead of eating memory.
-    const value: unknown = document.toJS({ maxAliasCount: 100 });
+    const value = documentValue(document, index, out);
     if (value !== null && value !== undefined) values.push({ index, value });
   });
   return values;
@@ -193,7 +205,7 @@ export function parseDocuments(text: string): ParsedDocuments {
     const resources = readYamlValues(text, out).map(({ index, value }) => classify(value, index, out));
     return assemble(resources, out);
   } catch (error) {
-    // The yaml library throws on a few pathological inputs (e.g. excessive aliases); report, never throw.
+    // A last resort: nothing above should throw, but a file must never crash `ca-rotate validate`.
     out.errors.push({ path: 'documents', message: `cannot read the file: ${error instanceof Error ? error.message : String(error)}` });
     return { ok: false, errors: out.errors, warnings: out.warnings };
   }

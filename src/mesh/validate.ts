@@ -39,8 +39,9 @@ class Checker {
 
 export function validateMesh(mesh: Mesh, knownSecretNames: ReadonlySet<string> | undefined): ValidationResult {
   const check = new Checker(mesh.name, knownSecretNames);
+  checkMeshName(check, mesh.name);
   const mtls = mesh.mtls;
-  if (mtls === undefined) return { errors: [], warnings: [] };
+  if (mtls === undefined) return { errors: check.errors, warnings: check.warnings };
   if (!isPlainObject(mtls)) {
     check.error('mtls', 'must be a mapping with enabledBackend and backends');
     return { errors: check.errors, warnings: check.warnings };
@@ -52,6 +53,17 @@ export function validateMesh(mesh: Mesh, knownSecretNames: ReadonlySet<string> |
   checkUniqueNames(check, list);
   checkEnabledBackend(check, mtls.enabledBackend, list);
   return { errors: check.errors, warnings: check.warnings };
+}
+
+/** Kuma's resource-name rule; the mesh name also ends up in every SPIFFE ID (spiffe://<mesh>/<service>). */
+const MESH_NAME = /^[a-z0-9._-]+$/;
+const MESH_NAME_MAX = 253;
+
+function checkMeshName(check: Checker, name: unknown): void {
+  if (typeof name !== 'string' || name === '') check.error('name', 'is required: the name of the mesh');
+  else if (name.length > MESH_NAME_MAX || !MESH_NAME.test(name)) {
+    check.error('name', `${JSON.stringify(name.length > 60 ? `${name.slice(0, 60)}…` : name)} is not a valid mesh name: use at most ${MESH_NAME_MAX} lowercase letters, digits, '.', '-' and '_'`);
+  }
 }
 
 function backendNames(backends: readonly unknown[]): string[] {
