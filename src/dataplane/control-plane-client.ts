@@ -1,0 +1,65 @@
+/** HTTP calls of the data plane side of the control plane API (`/dp/v1/`), bearer token on each. */
+import { ControlPlaneErrorSchema, type ProxyAckMessage, type RegisterProxiesRequest } from './config';
+
+export class ControlPlaneRequestError extends Error {
+  constructor(
+    message: string,
+    readonly status: number,
+  ) {
+    super(message);
+    this.name = 'ControlPlaneRequestError';
+  }
+}
+
+export class DataplaneControlPlaneClient {
+  private readonly baseUrl: string;
+
+  constructor(
+    controlPlaneUrl: string,
+    private readonly token: string,
+  ) {
+    this.baseUrl = controlPlaneUrl.replace(/\/+$/, '');
+  }
+
+  streamUrl(hostId: string): string {
+    return `${this.baseUrl}/dp/v1/stream?host=${encodeURIComponent(hostId)}`;
+  }
+
+  get authorization(): string {
+    return `Bearer ${this.token}`;
+  }
+
+  async registerProxies(request: RegisterProxiesRequest): Promise<void> {
+    await this.send('POST', '/dp/v1/proxies', request);
+  }
+
+  async postAcks(acks: ProxyAckMessage[]): Promise<void> {
+    await this.send('POST', '/dp/v1/acks', { acks });
+  }
+
+  async deregisterProxy(mesh: string, name: string): Promise<void> {
+    await this.send('DELETE', `/dp/v1/proxies/${encodeURIComponent(mesh)}/${encodeURIComponent(name)}`);
+  }
+
+  private async send(method: string, path: string, body?: unknown): Promise<void> {
+    const response = await fetch(`${this.baseUrl}${path}`, {
+      method,
+      headers: { authorization: this.authorization, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      body: body === undefined ? undefined : JSON.stringify(body),
+      signal: AbortSignal.timeout(30_000),
+    });
+    if (response.ok) {
+      await response.arrayBuffer();
+      return;
+    }
+    const text = await response.text();
+    let detail = text.slice(0, 300);
+    try {
+      const parsed = ControlPlaneErrorSchema.safeParse(JSON.parse(text));
+      if (parsed.success) detail = [parsed.data.title, parsed.data.details].filter(Boolean).join(': ') || detail;
+    } catch {
+      // not JSON: keep the raw excerpt
+    }
+    throw new ControlPlaneRequestError(`${method} ${path}: ${response.status} ${detail}`, response.status);
+  }
+}

@@ -1,0 +1,242 @@
+/**
+ * A host process running many data plane proxies: one SSE stream and one ack batcher for all of them,
+ * one TLS listener routing by SNI, and optionally the traffic generator. Library entry point used by the
+ * CLI, the demo, tests and the benchmark.
+ */
+import { randomBytes } from 'node:crypto';
+import os from 'node:os';
+import { AckBatcher } from './ack-batcher';
+import { ProxyConfigEventSchema, type ProxyAckMessage } from './config';
+import { DataplaneControlPlaneClient } from './control-plane-client';
+import type { ProxyKeyType } from './identity';
+import { MtlsListener } from './mtls-server';
+import { DataplaneProxy, type ProxyStatus } from './proxy';
+import { spiffeId } from './spiffe';
+import { SseSubscription } from './sse-client';
+import { TrafficGenerator, type TrafficOptions, type TrafficPair, type TrafficStats } from './traffic';
+
+export interface DataplaneHostOptions {
+  controlPlaneUrl: string;
+  token: string;
+  mesh: string;
+  count: number;
+  /** Number of services the proxies are spread over (round robin): `svc-0` .. `svc-<K-1>`. Default 1. */
+  services?: number;
+  /** Proxy names are `<namePrefix>-<i>`. Default `dp-<4 random hex>`, so two hosts never collide. */
+  namePrefix?: string;
+  keyType?: ProxyKeyType;
+  /** Start the traffic generator once proxies are ready to talk (true: default options). */
+  traffic?: boolean | TrafficOptions;
+  logger?: (line: string) => void;
+  /** Identifies the host's SSE stream. Default `<hostname>/<pid>/<namePrefix>`. */
+  hostId?: string;
+}
+
+export interface DataplaneHost {
+  readonly hostId: string;
+  /** Proxy names, in creation order. */
+  readonly proxies: readonly string[];
+  /** TCP port of the shared mTLS listener (127.0.0.1). */
+  readonly port: number;
+  /** Resolves when every proxy has a certificate and the control plane accepted its ack. */
+  waitUntilReady(timeoutMs?: number): Promise<void>;
+  /** Resolves when `predicate` holds for every proxy's status (re-checked after every delivered ack batch). */
+  waitUntilAll(predicate: (status: ProxyStatus) => boolean, timeoutMs?: number): Promise<void>;
+  proxyStatuses(): ProxyStatus[];
+  readyCount(): number;
+  /** Traffic counters (zeros when traffic is off). */
+  stats(): TrafficStats;
+  /** Requests refused by the proxies' servers, by reason (the serving side's view). */
+  serverRejections(): Record<string, number>;
+  startTraffic(options?: TrafficOptions): void;
+  stopTraffic(): Promise<void>;
+  /** Closes the stream (the control plane marks the proxies offline) and the listener. Keys die with the process. */
+  stop(): Promise<void>;
+}
+
+const REGISTRATION_BATCH = 500;
+const KEYGEN_BATCH = 256;
+const EMPTY_STATS: TrafficStats = { requests: 0, ok: 0, failed: 0, failuresByReason: {}, connections: 0 };
+
+export async function startDataplaneHost(options: DataplaneHostOptions): Promise<DataplaneHost> {
+  if (!Number.isInteger(options.count) || options.count < 1) throw new Error(`count must be a positive integer, got ${options.count}`);
+  const services = options.services ?? 1;
+  if (!Number.isInteger(services) || services < 1) throw new Error(`services must be a positive integer, got ${services}`);
+  const log = options.logger ?? (() => undefined);
+  const namePrefix = options.namePrefix ?? `dp-${randomBytes(2).toString('hex')}`;
+  const hostId = options.hostId ?? `${os.hostname()}/${process.pid}/${namePrefix}`;
+  const client = new DataplaneControlPlaneClient(options.controlPlaneUrl, options.token);
+
+  const proxies: DataplaneProxy[] = [];
+  const byServerName = new Map<string, DataplaneProxy>();
+  const byName = new Map<string, DataplaneProxy>();
+  const listener = new MtlsListener((serverName) => byServerName.get(serverName));
+  const port = await listener.listen('127.0.0.1', 0);
+
+  const started = Date.now();
+  for (let first = 0; first < options.count; first += KEYGEN_BATCH) {
+    const batch = await Promise.all(
+      Array.from({ length: Math.min(KEYGEN_BATCH, options.count - first) }, (_, offset) => {
+        const index = first + offset;
+        const name = `${namePrefix}-${index}`;
+        return DataplaneProxy.create(
+          { mesh: options.mesh, name, service: `svc-${index % services}`, address: '127.0.0.1', port, serverName: serverNameOf(options.mesh, name) },
+          options.keyType,
+        );
+      }),
+    );
+    for (const proxy of batch) {
+      if (byServerName.has(proxy.descriptor.serverName)) throw new Error(`two proxies would share server name ${proxy.descriptor.serverName}`);
+      proxies.push(proxy);
+      byServerName.set(proxy.descriptor.serverName, proxy);
+      byName.set(proxy.name, proxy);
+    }
+  }
+  log(`created ${proxies.length} proxies (${options.keyType ?? 'ecdsa-p256'} keys) in ${Date.now() - started} ms`);
+
+  const readinessWaiters = new Set<() => void>();
+  const recheckWaiters = () => {
+    for (const check of readinessWaiters) check();
+  };
+
+  const acks = new AckBatcher({
+    send: (batch) => client.postAcks(batch),
+    onDelivered: (batch: ProxyAckMessage[]) => {
+      for (const ack of batch) byName.get(ack.name)?.markAcked(ack.version);
+      recheckWaiters();
+    },
+    onError: (error) => log(`ack batch failed, will retry: ${error instanceof Error ? error.message : String(error)}`),
+  });
+
+  const onConfig = (data: string) => {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(data);
+    } catch {
+      log('ignored a stream event that is not JSON');
+      return;
+    }
+    const result = ProxyConfigEventSchema.safeParse(parsed);
+    if (!result.success) {
+      log(`ignored an invalid config event: ${result.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ')}`);
+      return;
+    }
+    const config = result.data;
+    const proxy = byName.get(config.name);
+    if (!proxy || config.mesh !== options.mesh) {
+      log(`ignored config for unknown proxy ${config.mesh}/${config.name}`);
+      return;
+    }
+    try {
+      acks.enqueue(proxy.applyConfig(config));
+    } catch (error) {
+      // Not acked: the control plane keeps seeing the old state, and its gates wait.
+      log(`${proxy.name}: config version ${config.version} not applied: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  };
+
+  const registerAll = async () => {
+    for (let first = 0; first < proxies.length; first += REGISTRATION_BATCH) {
+      await client.registerProxies({ host: hostId, proxies: proxies.slice(first, first + REGISTRATION_BATCH).map((proxy) => proxy.registration()) });
+    }
+  };
+
+  let everConnected = false;
+  const stream = new SseSubscription({
+    url: client.streamUrl(hostId),
+    headers: { authorization: client.authorization },
+    beforeConnect: registerAll,
+    onEvent: onConfig,
+    onConnected: () => {
+      log(`${everConnected ? 'reconnected' : 'connected'} to ${options.controlPlaneUrl} as host ${hostId} (${proxies.length} proxies)`);
+      everConnected = true;
+    },
+    onDisconnected: (reason) => log(`control plane stream down (${reason}); reconnecting`),
+  });
+
+  let traffic: TrafficGenerator | undefined;
+  const pickPair = (): TrafficPair | undefined => {
+    const caller = proxies[Math.floor(Math.random() * proxies.length)];
+    const target = proxies[Math.floor(Math.random() * proxies.length)];
+    if (!caller?.hasCertificate || !target?.hasCertificate) return pickAnyPairWithCertificates(proxies, port);
+    return pairOf(caller, target, port);
+  };
+
+  const startTraffic = (trafficOptions?: TrafficOptions) => {
+    if (traffic) return;
+    traffic = new TrafficGenerator(pickPair, trafficOptions);
+    traffic.start();
+  };
+  if (options.traffic) startTraffic(options.traffic === true ? undefined : options.traffic);
+
+  const waitUntilAll = (predicate: (status: ProxyStatus) => boolean, timeoutMs = 300_000) =>
+    new Promise<void>((resolve, reject) => {
+      const check = () => {
+        if (!proxies.every((proxy) => predicate(proxy.status()))) return;
+        finish();
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        finish();
+        const missing = proxies.filter((proxy) => !predicate(proxy.status())).map((proxy) => proxy.name);
+        reject(new Error(`${missing.length} of ${proxies.length} proxies not there after ${timeoutMs} ms: ${missing.slice(0, 10).join(', ')}`));
+      }, timeoutMs);
+      const finish = () => {
+        clearTimeout(timer);
+        readinessWaiters.delete(check);
+      };
+      readinessWaiters.add(check);
+      check();
+    });
+
+  let stopped = false;
+  return {
+    hostId,
+    proxies: proxies.map((proxy) => proxy.name),
+    port,
+    waitUntilReady: (timeoutMs) => waitUntilAll(isReady, timeoutMs),
+    waitUntilAll,
+    proxyStatuses: () => proxies.map((proxy) => proxy.status()),
+    readyCount: () => proxies.filter((proxy) => proxy.ready).length,
+    stats: () => traffic?.stats() ?? { ...EMPTY_STATS, failuresByReason: {} },
+    serverRejections: () => ({ ...listener.rejectionsByReason }),
+    startTraffic,
+    stopTraffic: async () => {
+      await traffic?.stop();
+    },
+    stop: async () => {
+      if (stopped) return;
+      stopped = true;
+      await traffic?.stop();
+      acks.stop();
+      await stream.close();
+      await listener.close();
+      log(`host ${hostId} stopped`);
+    },
+  };
+}
+
+function isReady(status: ProxyStatus): boolean {
+  return status.hasCertificate && status.appliedVersion !== undefined && status.ackedVersion === status.appliedVersion;
+}
+
+/** SNI name routing to a proxy on the shared listener; DNS-safe whatever the proxy and mesh names are. */
+export function serverNameOf(mesh: string, name: string): string {
+  const label = (text: string) => text.toLowerCase().replace(/[^a-z0-9-]/g, '-').slice(0, 63);
+  return `${label(name)}.${label(mesh)}.dp.mesh`;
+}
+
+function pairOf(caller: DataplaneProxy, target: DataplaneProxy, port: number): TrafficPair {
+  return {
+    caller,
+    target: { port, serverName: target.descriptor.serverName, expectedSpiffeId: spiffeId(target.descriptor.mesh, target.descriptor.service) },
+  };
+}
+
+/** Slow path while some proxies still wait for their first certificate. */
+function pickAnyPairWithCertificates(proxies: readonly DataplaneProxy[], port: number): TrafficPair | undefined {
+  const able = proxies.filter((proxy) => proxy.hasCertificate);
+  const caller = able[Math.floor(Math.random() * able.length)];
+  const target = able[Math.floor(Math.random() * able.length)];
+  return caller && target ? pairOf(caller, target, port) : undefined;
+}
