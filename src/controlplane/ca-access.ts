@@ -1,0 +1,126 @@
+/**
+ * The control plane's view of a mesh's CA backends: roots and fingerprints computed once per mesh
+ * version, issuers opened once per backend definition, secrets read through the encrypted store.
+ */
+import type { Backend, Mesh, ValidationResult } from '../mesh/schema';
+import type { CaBackend, CaContext, Issuer, SecretStore } from '../ca/types';
+import { certificateFingerprint, splitCertificates } from './certificates';
+import type { ControlPlaneStore } from './store';
+
+export interface CaRegistry {
+  caBackendFor(type: string): CaBackend | undefined;
+  validateBackends(mesh: Mesh, ctx: CaContext): Promise<ValidationResult>;
+}
+
+export interface TrustBundleEntry {
+  backend: string;
+  pem: string;
+  fingerprint: string;
+}
+
+/** Everything delivery and ack mapping need about one version of a mesh's mTLS setup. */
+export interface MeshMaterial {
+  mesh: string;
+  version: number;
+  enabledBackend: string | undefined;
+  trustBundle: TrustBundleEntry[];
+  /** The trust bundle as JSON, serialised once for every proxy's event. */
+  trustBundleJson: string;
+  /** Root fingerprints of each backend of this version. */
+  rootFingerprints: Map<string, string[]>;
+}
+
+export class CaAccess {
+  private readonly materials = new Map<string, { key: string; material: Promise<MeshMaterial> }>();
+  private readonly issuers = new Map<string, Promise<Issuer>>();
+  /** Bumped when a mesh's secrets change: cached roots and issuers may be stale then. */
+  private readonly secretGenerations = new Map<string, number>();
+
+  constructor(
+    private readonly store: ControlPlaneStore,
+    readonly registry: CaRegistry,
+    private readonly vaultDefaults: { address?: string; token?: string } | undefined,
+  ) {}
+
+  context(mesh: string): CaContext {
+    const store = this.store;
+    const secrets: SecretStore = {
+      get: async (m, name) => store.getSecret(m, name),
+      putIfAbsent: async (m, name, data) => store.putSecretIfAbsent(m, name, data, new Date().toISOString()),
+    };
+    return { mesh, secrets, vaultDefaults: this.vaultDefaults };
+  }
+
+  backendImpl(backend: Backend): CaBackend {
+    const impl = this.registry.caBackendFor(backend.type);
+    if (!impl) throw new Error(`backend "${backend.name}" has unknown type "${backend.type}"`);
+    return impl;
+  }
+
+  secretsChanged(mesh: string): void {
+    this.secretGenerations.set(mesh, (this.secretGenerations.get(mesh) ?? 0) + 1);
+    this.materials.delete(mesh);
+    for (const key of [...this.issuers.keys()]) if (key.startsWith(`${mesh}\0`)) this.issuers.delete(key);
+  }
+
+  /** Makes new or changed backends usable (builtin generates its CA here, once). */
+  async ensureBackends(mesh: Mesh, previous: Mesh | undefined): Promise<void> {
+    const before = new Map((previous?.mtls?.backends ?? []).map((b) => [b.name, JSON.stringify(b)]));
+    for (const backend of mesh.mtls?.backends ?? []) {
+      if (before.get(backend.name) === JSON.stringify(backend)) continue;
+      await this.backendImpl(backend).ensure(this.context(mesh.name), backend);
+    }
+  }
+
+  /** The current material of a mesh, or undefined when the mesh does not exist. */
+  async material(meshName: string): Promise<MeshMaterial | undefined> {
+    const stored = this.store.getMesh(meshName);
+    if (!stored) return undefined;
+    const key = `${stored.version}/${this.secretGenerations.get(meshName) ?? 0}`;
+    const cached = this.materials.get(meshName);
+    if (cached?.key === key) return cached.material;
+    const material = this.buildMaterial(stored.mesh, stored.version);
+    this.materials.set(meshName, { key, material });
+    material.catch(() => {
+      if (this.materials.get(meshName)?.material === material) this.materials.delete(meshName);
+    });
+    return material;
+  }
+
+  async issuer(meshName: string, backend: Backend): Promise<Issuer> {
+    const key = `${meshName}\0${this.secretGenerations.get(meshName) ?? 0}\0${JSON.stringify(backend)}`;
+    let issuer = this.issuers.get(key);
+    if (!issuer) {
+      issuer = this.backendImpl(backend).openIssuer(this.context(meshName), backend);
+      this.issuers.set(key, issuer);
+      issuer.catch(() => this.issuers.delete(key));
+    }
+    return issuer;
+  }
+
+  private async buildMaterial(mesh: Mesh, version: number): Promise<MeshMaterial> {
+    const ctx = this.context(mesh.name);
+    const trustBundle: TrustBundleEntry[] = [];
+    const rootFingerprints = new Map<string, string[]>();
+    for (const backend of mesh.mtls?.backends ?? []) {
+      const pems = (await this.backendImpl(backend).rootCertificates(ctx, backend)).flatMap(splitCertificates);
+      const fingerprints: string[] = [];
+      for (const pem of pems) {
+        const fingerprint = certificateFingerprint(pem);
+        fingerprints.push(fingerprint);
+        trustBundle.push({ backend: backend.name, pem, fingerprint });
+      }
+      rootFingerprints.set(backend.name, fingerprints);
+      // Kept forever: a proxy may still report these roots after the backend is gone.
+      this.store.recordRootFingerprints(mesh.name, backend.name, fingerprints);
+    }
+    return {
+      mesh: mesh.name,
+      version,
+      enabledBackend: mesh.mtls?.enabledBackend,
+      trustBundle,
+      trustBundleJson: JSON.stringify(trustBundle),
+      rootFingerprints,
+    };
+  }
+}

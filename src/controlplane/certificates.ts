@@ -1,0 +1,30 @@
+/** The little the control plane reads from certificates and CSRs it handles. */
+import { X509Certificate, createHash } from 'node:crypto';
+
+const CERTIFICATE_BLOCK = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
+const CSR_BLOCK = /-----BEGIN CERTIFICATE REQUEST-----([\s\S]+?)-----END CERTIFICATE REQUEST-----/;
+
+/** SHA-256 of the certificate's DER, hex lower case (what proxies report in acks). */
+export function certificateFingerprint(pem: string): string {
+  return createHash('sha256').update(new X509Certificate(pem).raw).digest('hex');
+}
+
+/** Every CERTIFICATE block of a PEM bundle, each as its own PEM string. */
+export function splitCertificates(pem: string): string[] {
+  return (pem.match(CERTIFICATE_BLOCK) ?? []).map((block) => `${block}\n`);
+}
+
+/** When to renew on our own: with a fifth of the lifetime left, as Kuma does. */
+export function renewalTimeMs(certificatePem: string): number {
+  const certificate = new X509Certificate(certificatePem);
+  const notBefore = Date.parse(certificate.validFrom);
+  const notAfter = Date.parse(certificate.validTo);
+  return notAfter - (notAfter - notBefore) / 5;
+}
+
+/** DER of a PEM CSR, or undefined when the text holds none. */
+export function csrDer(pem: string): Buffer | undefined {
+  const body = CSR_BLOCK.exec(pem)?.[1]?.replace(/\s+/g, '');
+  if (!body || !/^[A-Za-z0-9+/]+={0,2}$/.test(body)) return undefined;
+  return Buffer.from(body, 'base64');
+}

@@ -1,0 +1,94 @@
+/** Small HTTP helpers: Kuma-style errors, JSON bodies read with a size cap, zod issues as causes. */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { z } from 'zod';
+import type { ErrorBody, ErrorCause } from './api-schemas';
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly title: string,
+    readonly details?: string,
+    readonly causes?: ErrorCause[],
+    readonly pending?: string[],
+  ) {
+    super(details ? `${title}: ${details}` : title);
+    this.name = 'ApiError';
+  }
+
+  body(): ErrorBody {
+    return {
+      title: this.title,
+      ...(this.details !== undefined ? { details: this.details } : {}),
+      ...(this.causes ? { causes: this.causes } : {}),
+      ...(this.pending ? { pending: this.pending } : {}),
+    };
+  }
+}
+
+export const badRequest = (details: string, causes: ErrorCause[]): ApiError => new ApiError(400, 'Bad Request', details, causes);
+export const notFound = (what: string): ApiError => new ApiError(404, 'Not Found', what);
+
+/** `mtls.backends[1].conf` from zod's path array. */
+export function fieldPath(path: readonly PropertyKey[], prefix = ''): string {
+  let out = prefix;
+  for (const part of path) {
+    if (typeof part === 'number') out += `[${part}]`;
+    else out += out ? `.${String(part)}` : String(part);
+  }
+  return out || '(body)';
+}
+
+export function parseBody<T extends z.ZodType>(schema: T, body: unknown, what: string): z.infer<T> {
+  const result = schema.safeParse(body);
+  if (result.success) return result.data;
+  throw badRequest(
+    `invalid ${what}`,
+    result.error.issues.map((issue) => ({ field: fieldPath(issue.path), message: issue.message })),
+  );
+}
+
+const MAX_BODY_BYTES = 32 * 1024 * 1024;
+
+export async function readJson(req: IncomingMessage): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_BODY_BYTES) throw new ApiError(413, 'Payload Too Large', `the body exceeds ${MAX_BODY_BYTES} bytes`);
+    chunks.push(chunk as Buffer);
+  }
+  const text = Buffer.concat(chunks).toString('utf8');
+  if (text.trim() === '') throw badRequest('the body is empty: a JSON document was expected', [{ field: '(body)', message: 'required' }]);
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (err) {
+    throw badRequest('the body is not valid JSON', [{ field: '(body)', message: err instanceof Error ? err.message : 'not JSON' }]);
+  }
+}
+
+export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...headers });
+  res.end(text);
+}
+
+export function sendError(res: ServerResponse, error: ApiError): void {
+  sendJson(res, error.status, error.body(), error.status === 401 ? { 'www-authenticate': 'Bearer' } : {});
+}
+
+/** Constant-time comparison of a bearer token against the expected one. */
+export function tokenMatches(header: string | undefined, expected: string): boolean {
+  const match = /^Bearer\s+(.+)$/i.exec(header ?? '');
+  if (!match) return false;
+  const digest = (text: string): Buffer => createHash('sha256').update(text).digest();
+  return timingSafeEqual(digest((match[1] as string).trim()), digest(expected));
+}
+
+/** `"7"` or `7` or `W/"7"` → 7; anything else is a 400 naming the header. */
+export function parseIfMatch(header: string | undefined): number | undefined {
+  if (header === undefined || header.trim() === '*') return undefined;
+  const match = /^(?:W\/)?"?(\d+)"?$/.exec(header.trim());
+  if (!match) throw badRequest('If-Match must be a mesh version as returned in ETag, e.g. "3"', [{ field: 'If-Match', message: `"${header}" is not a version` }]);
+  return Number(match[1]);
+}

@@ -1,0 +1,322 @@
+/** The REST routes of docs/control-plane-api.md over Node's http; each handler validates, then acts. */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { z } from 'zod';
+import { decodeBase64, encodeBase64 } from '../mesh/base64';
+import { SecretSchema } from '../mesh/schema';
+import type { AckRelay } from './ack-relay';
+import type { AckRecorder } from './acks';
+import { AcksSchema, type DataplaneOverview, ReissueRequestSchema, RegisterProxiesSchema, ResourceName } from './api-schemas';
+import type { CaAccess } from './ca-access';
+import { csrDer } from './certificates';
+import type { Delivery } from './delivery';
+import { ApiError, badRequest, notFound, parseBody, parseIfMatch, readJson, sendError, sendJson, tokenMatches } from './http-util';
+import { type CertificateIssuance, IssuanceError } from './issuance';
+import type { MeshWriter } from './mesh-writes';
+import type { ControlPlaneStore, DataplaneRow } from './store';
+
+export interface ApiDeps {
+  store: ControlPlaneStore;
+  ca: CaAccess;
+  delivery: Delivery;
+  issuance: CertificateIssuance;
+  acks: AckRecorder;
+  relay: AckRelay;
+  meshes: MeshWriter;
+  token: string;
+  log: (line: string) => void;
+}
+
+interface Request {
+  req: IncomingMessage;
+  res: ServerResponse;
+  url: URL;
+  params: string[];
+}
+
+interface Route {
+  method: string;
+  pattern: RegExp;
+  /** Writes, secret reads and /dp/v1 need the bearer token. */
+  auth: boolean;
+  handle(deps: ApiDeps, request: Request): Promise<void> | void;
+}
+
+const SEGMENT = '([^/]+)';
+const route = (method: string, path: string, auth: boolean, handle: Route['handle']): Route => ({
+  method,
+  pattern: new RegExp(`^${path.replace(/\+/g, '\\+').replace(/\{\w+\}/g, SEGMENT)}$`),
+  auth,
+  handle,
+});
+
+const DEFAULT_PAGE_SIZE = 100;
+const MAX_PAGE_SIZE = 1_000;
+
+const ROUTES: Route[] = [
+  route('GET', '/', false, (_deps, { res }) => sendJson(res, 200, { tagline: 'Kuma', product: 'mesh-ca-rotator', version: '0.1.0' })),
+
+  // ---- meshes
+  route('GET', '/meshes', false, ({ store }, { res }) => {
+    const items = store.listMeshes().map(servedMesh);
+    sendJson(res, 200, { items, total: items.length, next: null });
+  }),
+  route('GET', '/meshes/{name}', false, ({ store }, { res, params }) => {
+    const stored = store.getMesh(meshName(params[0]));
+    if (!stored) throw notFound(`mesh "${params[0]}" does not exist`);
+    sendJson(res, 200, servedMesh(stored), { etag: `"${stored.version}"` });
+  }),
+  route('PUT', '/meshes/{name}', true, async (deps, { req, res, url, params }) => {
+    const name = meshName(params[0]);
+    const result = await deps.meshes.put({
+      name,
+      body: await readJson(req),
+      ifVersion: parseIfMatch(header(req, 'if-match')),
+      force: url.searchParams.get('force') === 'true',
+      actor: header(req, 'x-ca-rotate-actor')?.slice(0, 200) || 'api',
+    });
+    if (result.changed) {
+      deps.log(`mesh "${name}" is now at version ${result.version}${url.searchParams.get('force') === 'true' ? ' (forced)' : ''}`);
+      await deps.delivery.pushMesh(name);
+      deps.issuance.kick(name);
+    }
+    sendJson(res, result.created ? 201 : 200, {}, { etag: `"${result.version}"` });
+  }),
+  route('DELETE', '/meshes/{name}', true, ({ store }, { res, params }) => {
+    if (!store.deleteMesh(meshName(params[0]))) throw notFound(`mesh "${params[0]}" does not exist`);
+    sendJson(res, 200, {});
+  }),
+  route('GET', '/meshes/{name}/_history', false, ({ store }, { res, params }) => {
+    const name = meshName(params[0]);
+    if (!store.getMesh(name)) throw notFound(`mesh "${name}" does not exist`);
+    sendJson(res, 200, { items: store.meshHistory(name) });
+  }),
+  route('GET', '/meshes/{name}/insights', false, ({ store }, { res, params }) => {
+    const name = meshName(params[0]);
+    if (!store.getMesh(name)) throw notFound(`mesh "${name}" does not exist`);
+    sendJson(res, 200, meshInsight(name, store.dataplanesOfMesh(name)));
+  }),
+
+  // ---- secrets
+  route('GET', '/meshes/{mesh}/secrets', false, ({ store }, { res, params }) => {
+    const mesh = meshName(params[0]);
+    const items = store.listSecrets(mesh).map((s) => ({ type: 'Secret', mesh, ...s }));
+    sendJson(res, 200, { items, total: items.length, next: null });
+  }),
+  route('GET', '/meshes/{mesh}/secrets/{name}', true, ({ store }, { res, params }) => {
+    const [mesh, name] = [meshName(params[0]), resourceName(params[1], 'name')];
+    const data = store.getSecret(mesh, name);
+    if (!data) throw notFound(`secret "${name}" does not exist in mesh "${mesh}"`);
+    sendJson(res, 200, { type: 'Secret', mesh, name, data: encodeBase64(data) });
+  }),
+  route('PUT', '/meshes/{mesh}/secrets/{name}', true, async ({ store, ca }, { req, res, params }) => {
+    const [mesh, name] = [meshName(params[0]), resourceName(params[1], 'name')];
+    const secret = parseBody(SecretSchema, await readJson(req), 'Secret');
+    const causes = [
+      ...(secret.mesh !== mesh ? [{ field: 'mesh', message: `"${secret.mesh}" does not match "${mesh}" in the path` }] : []),
+      ...(secret.name !== name ? [{ field: 'name', message: `"${secret.name}" does not match "${name}" in the path` }] : []),
+    ];
+    const bytes = decodeBase64(secret.data);
+    // Never echo the data itself.
+    if (!bytes) causes.push({ field: 'data', message: 'must be standard base64' });
+    if (causes.length > 0 || !bytes) throw badRequest('invalid Secret', causes);
+    const { created } = store.putSecret(mesh, name, Buffer.from(bytes), new Date().toISOString());
+    ca.secretsChanged(mesh);
+    sendJson(res, created ? 201 : 200, {});
+  }),
+  route('DELETE', '/meshes/{mesh}/secrets/{name}', true, ({ store, ca }, { res, params }) => {
+    const [mesh, name] = [meshName(params[0]), resourceName(params[1], 'name')];
+    const inUse = JSON.stringify(store.getMesh(mesh)?.mesh.mtls?.backends ?? []).includes(`"secret":${JSON.stringify(name)}`);
+    if (inUse) throw badRequest(`secret "${name}" is used by a backend of mesh "${mesh}"`, [{ field: 'name', message: 'in use by mtls.backends' }]);
+    if (!store.deleteSecret(mesh, name)) throw notFound(`secret "${name}" does not exist in mesh "${mesh}"`);
+    ca.secretsChanged(mesh);
+    sendJson(res, 200, {});
+  }),
+
+  // ---- data plane proxies, Kuma shapes
+  route('GET', '/meshes/{mesh}/dataplanes', false, ({ store }, { res, url, params }) => {
+    const mesh = meshName(params[0]);
+    const page = pageOf(url);
+    const items = store.dataplanesOfMesh(mesh, page).map(dataplaneResource);
+    const total = store.countDataplanes(mesh);
+    sendJson(res, 200, { items, total, next: nextPage(url, page, total) });
+  }),
+  route('GET', '/meshes/{mesh}/dataplanes+insights', false, ({ store }, { res, url, params }) => {
+    const mesh = meshName(params[0]);
+    // Read before the listing: the listing is at least as new as this seq.
+    const seq = store.insightSeq(mesh);
+    const page = pageOf(url);
+    const items = store.dataplanesOfMesh(mesh, page).map(dataplaneOverview);
+    const total = store.countDataplanes(mesh);
+    sendJson(res, 200, { items, total, next: nextPage(url, page, total) }, { 'x-ca-rotate-seq': String(seq) });
+  }),
+
+  // ---- certificates (ext)
+  route('POST', '/meshes/{mesh}/certificates/_reissue', true, async ({ store, issuance }, { req, res, params }) => {
+    const mesh = meshName(params[0]);
+    const body = parseBody(ReissueRequestSchema, await readJson(req), 'reissue request');
+    const stored = store.getMesh(mesh);
+    if (!stored) throw notFound(`mesh "${mesh}" does not exist`);
+    if (!stored.mesh.mtls?.enabledBackend) throw badRequest(`mesh "${mesh}" has no enabled mTLS backend`, [{ field: 'mtls.enabledBackend', message: 'not set' }]);
+    try {
+      sendJson(res, 200, await issuance.reissue(mesh, body.after, body.limit));
+    } catch (err) {
+      if (err instanceof IssuanceError) throw new ApiError(502, 'Bad Gateway', err.message, undefined, err.proxies);
+      throw err;
+    }
+  }),
+
+  // ---- data plane side (stands in for xDS)
+  route('POST', '/dp/v1/proxies', true, async ({ store, delivery, issuance, relay }, { req, res }) => {
+    const body = parseBody(RegisterProxiesSchema, await readJson(req), 'registration');
+    const causes = body.proxies.flatMap((p, i) => [
+      ...(store.getMesh(p.mesh) ? [] : [{ field: `proxies[${i}].mesh`, message: `mesh "${p.mesh}" does not exist` }]),
+      ...(csrDer(p.csr) ? [] : [{ field: `proxies[${i}].csr`, message: 'is not a PEM certificate request' }]),
+    ]);
+    if (causes.length > 0) throw badRequest('invalid registration', causes.slice(0, 50));
+    const seqs = store.registerDataplanes(
+      body.proxies.map((p) => ({ mesh: p.mesh, name: p.name, host: body.host, address: p.address, port: p.port, tags: p.tags, csrPem: p.csr })),
+      (host) => delivery.isConnected(host),
+      new Date().toISOString(),
+    );
+    const meshes = new Set(body.proxies.map((p) => p.mesh));
+    relay.proxiesChanged(body.proxies.flatMap((p) => store.getDataplane(p.mesh, p.name) ?? []), seqs);
+    res.writeHead(204).end();
+    for (const mesh of meshes) {
+      await delivery.pushMesh(mesh, new Set(body.proxies.filter((p) => p.mesh === mesh).map((p) => p.name)));
+      issuance.kick(mesh);
+    }
+  }),
+  route('DELETE', '/dp/v1/proxies/{mesh}/{name}', true, ({ store, relay }, { res, params }) => {
+    const [mesh, name] = [meshName(params[0]), resourceName(params[1], 'name')];
+    const seq = store.deleteDataplane(mesh, name);
+    if (seq === undefined) throw notFound(`proxy "${name}" is not registered in mesh "${mesh}"`);
+    relay.proxyRemoved(mesh, name, seq);
+    res.writeHead(204).end();
+  }),
+  route('GET', '/dp/v1/stream', true, ({ delivery }, { res, url }) => {
+    const host = url.searchParams.get('host');
+    if (!host) throw badRequest('the stream needs a host id', [{ field: 'host', message: 'query parameter required' }]);
+    delivery.attach(host, res);
+  }),
+  route('POST', '/dp/v1/acks', true, async ({ acks, relay }, { req, res }) => {
+    const body = parseBody(AcksSchema, await readJson(req), 'acks');
+    const { changed, seqs } = await acks.record(body.acks);
+    relay.proxiesChanged(changed, seqs);
+    res.writeHead(204).end();
+  }),
+];
+
+export async function handleRequest(deps: ApiDeps, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  try {
+    const url = new URL(req.url ?? '/', `http://${req.headers.host ?? 'localhost'}`);
+    let methodAllowed = true;
+    for (const candidate of ROUTES) {
+      const match = candidate.pattern.exec(url.pathname);
+      if (!match) continue;
+      if (candidate.method !== req.method) {
+        methodAllowed = false;
+        continue;
+      }
+      if (candidate.auth && !tokenMatches(header(req, 'authorization'), deps.token)) {
+        throw new ApiError(401, 'Unauthorized', 'a valid bearer token is required (Authorization: Bearer <token>)');
+      }
+      const params = match.slice(1).map((p) => decodeURIComponent(p));
+      await candidate.handle(deps, { req, res, url, params });
+      return;
+    }
+    throw methodAllowed ? notFound(`no route for ${url.pathname}`) : new ApiError(405, 'Method Not Allowed', `${req.method} is not allowed on ${url.pathname}`);
+  } catch (err) {
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    if (err instanceof ApiError) {
+      sendError(res, err);
+      return;
+    }
+    deps.log(`api: ${req.method} ${req.url?.split('?')[0]} failed: ${err instanceof Error ? err.message : String(err)}`);
+    sendError(res, new ApiError(500, 'Internal Server Error', err instanceof Error ? err.message : 'unexpected error'));
+  }
+}
+
+// ---- helpers ------------------------------------------------------------------------------------
+
+function header(req: IncomingMessage, name: string): string | undefined {
+  const value = req.headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+function resourceName(value: string | undefined, field: string): string {
+  const result = ResourceName.safeParse(value);
+  if (!result.success) throw badRequest(`invalid ${field} in the path`, [{ field, message: result.error.issues[0]?.message ?? 'invalid' }]);
+  return result.data;
+}
+
+const meshName = (value: string | undefined): string => resourceName(value, 'mesh');
+
+const PageQuery = z.object({
+  size: z.coerce.number().int().min(1).max(MAX_PAGE_SIZE).default(DEFAULT_PAGE_SIZE),
+  offset: z.coerce.number().int().min(0).default(0),
+});
+
+function pageOf(url: URL): { size: number; offset: number } {
+  return parseBody(PageQuery, { size: url.searchParams.get('size') ?? undefined, offset: url.searchParams.get('offset') ?? undefined }, 'page');
+}
+
+function nextPage(url: URL, page: { size: number; offset: number }, total: number): string | null {
+  if (page.offset + page.size >= total) return null;
+  const next = new URL(url);
+  next.searchParams.set('size', String(page.size));
+  next.searchParams.set('offset', String(page.offset + page.size));
+  return next.toString();
+}
+
+function servedMesh(stored: { mesh: object; creationTime: string; modificationTime: string }): object {
+  return { ...stored.mesh, creationTime: stored.creationTime, modificationTime: stored.modificationTime };
+}
+
+function dataplaneResource(row: DataplaneRow) {
+  return {
+    type: 'Dataplane' as const,
+    mesh: row.mesh,
+    name: row.name,
+    networking: { address: row.address, inbound: [{ port: row.port, tags: row.tags }] },
+  };
+}
+
+function dataplaneOverview(row: DataplaneRow): DataplaneOverview {
+  return {
+    type: 'DataplaneOverview',
+    mesh: row.mesh,
+    name: row.name,
+    dataplane: dataplaneResource(row),
+    dataplaneInsight: {
+      subscriptions: row.connectTime || row.disconnectTime ? [{ connectTime: row.connectTime, ...(row.online ? {} : { disconnectTime: row.disconnectTime }) }] : [],
+      mTLS: {
+        ...(row.issuedBackend !== undefined ? { issuedBackend: row.issuedBackend } : {}),
+        supportedBackends: row.supportedBackends,
+        ...(row.certificate ? { certificateExpirationTime: row.certificate.expiresAt } : {}),
+        ...(row.lastCertificateRegeneration ? { lastCertificateRegeneration: row.lastCertificateRegeneration } : {}),
+        certificateRegenerations: row.certificateRegenerations,
+      },
+    },
+  };
+}
+
+function meshInsight(name: string, rows: readonly DataplaneRow[]) {
+  const counts = () => ({ total: 0, online: 0, offline: 0 });
+  const dataplanes = counts();
+  const issuedBackends: Record<string, ReturnType<typeof counts>> = {};
+  const supportedBackends: Record<string, ReturnType<typeof counts>> = {};
+  const add = (c: ReturnType<typeof counts>, online: boolean) => {
+    c.total++;
+    if (online) c.online++;
+    else c.offline++;
+  };
+  for (const row of rows) {
+    add(dataplanes, row.online);
+    if (row.issuedBackend) add((issuedBackends[row.issuedBackend] ??= counts()), row.online);
+    for (const backend of row.supportedBackends) add((supportedBackends[backend] ??= counts()), row.online);
+  }
+  return { type: 'MeshInsight' as const, name, dataplanes, mTLS: { issuedBackends, supportedBackends } };
+}
