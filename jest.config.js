@@ -5,6 +5,7 @@ module.exports = {
   transform: { '^.+\\.ts$': ['@swc/jest', { jsc: { target: 'es2022' } }] },
   testMatch: ['<rootDir>/test/**/*.test.ts'],
   globalSetup: '<rootDir>/test/harness/global-setup.ts',
+  setupFiles: ['<rootDir>/test/harness/quiet-sdk.ts'],
   globalTeardown: '<rootDir>/test/harness/global-teardown.ts',
   testTimeout: 120_000,
   // Integration tests share one Temporal and one OpenBao server; two cores run two files at a time.
