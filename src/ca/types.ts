@@ -42,6 +42,8 @@ export interface IssuedIdentity {
 /** A backend ready to issue: keys parsed once, so issuing many certificates is cheap. */
 export interface Issuer {
   issue(request: IdentityRequest): Promise<IssuedIdentity>;
+  /** Releases what the issuer holds (signing worker threads, HTTP agents). Safe to call twice. */
+  close?(): Promise<void>;
 }
 
 export interface CaBackend {
