@@ -15,6 +15,8 @@ export interface SseSubscriptionOptions {
   onDisconnected?: (reason: string) => void;
   initialBackoffMs?: number;
   maxBackoffMs?: number;
+  /** No byte (not even a keep-alive comment, sent every 15 s) for this long: the link is dead. Default 45 s. */
+  idleTimeoutMs?: number;
 }
 
 /** Splits an SSE byte stream into events; returns each event's joined `data:` lines. */
@@ -107,6 +109,7 @@ export class SseSubscription {
         onOpen();
         const parser = new SseParser(this.options.onEvent);
         response.setEncoding('utf8');
+        request.setTimeout(this.options.idleTimeoutMs ?? 45_000, () => request.destroy(new Error('stream idle: no keep-alive from the control plane')));
         response.on('data', (chunk: string) => parser.push(chunk));
         response.on('end', () => resolve());
         response.on('error', reject);
