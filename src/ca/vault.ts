@@ -1,0 +1,174 @@
+/**
+ * `vault` (Kong Mesh): identity certificates are signed by a Vault (or OpenBao) PKI secrets engine with
+ * `POST <pki>/sign/<role>`: the proxy's CSR goes to Vault, never `<pki>/issue`, so Vault never
+ * generates (or sees) a proxy's private key.
+ */
+import type { Backend, ValidationIssue } from '../mesh/schema';
+import { CertificateInfo, isSelfSigned, parseCertificateChainPem } from '../pki/certificate';
+import { createCsr, csrToPem } from '../pki/csr';
+import { identityUris } from '../pki/identity';
+import { generateKeyPair } from '../pki/keys';
+import { toPem } from '../pki/pem';
+import { issueMessage } from './data-source';
+import { leafValidityIssue, leafValidityMs } from './leaf-validity';
+import { CaBackend, CaConfigurationError, CaContext, IdentityRequest, IssuedIdentity, Issuer } from './types';
+import { VaultClient, VaultRequestError } from './vault-client';
+import { VaultSettings, loadVaultSettings, renderCommonName } from './vault-settings';
+
+async function connect(ctx: CaContext, backend: Backend, pathPrefix: string): Promise<{ client: VaultClient; settings: VaultSettings }> {
+  const { settings, errors } = await loadVaultSettings(ctx, backend, pathPrefix);
+  const first = errors[0];
+  if (first || !settings) throw new CaConfigurationError(first ? issueMessage(first) : 'invalid vault configuration', first?.path);
+  return { client: new VaultClient(settings), settings };
+}
+
+function pemText(body: unknown): string {
+  if (typeof body === 'string') return body;
+  if (body && typeof body === 'object') {
+    const data = (body as { data?: { certificate?: unknown; ca_chain?: unknown } }).data;
+    if (Array.isArray(data?.ca_chain)) return data.ca_chain.join('\n');
+    if (typeof data?.certificate === 'string') return data.certificate;
+  }
+  return '';
+}
+
+/** The CA chain of the mount (`<pki>/ca_chain`, or `<pki>/ca/pem` for a root mount whose chain is empty). */
+async function readRoots(client: VaultClient, settings: VaultSettings): Promise<CertificateInfo[]> {
+  let chain = parseCertificateChainPem(pemText(await client.read(`${settings.pki}/ca_chain`, `read ${settings.pki}/ca_chain`)));
+  if (chain.length === 0) chain = parseCertificateChainPem(pemText(await client.read(`${settings.pki}/ca/pem`, `read ${settings.pki}/ca/pem`)));
+  if (chain.length === 0) throw new CaConfigurationError(`the PKI mount "${settings.pki}" has no CA certificate`);
+  return chain;
+}
+
+class VaultIssuer implements Issuer {
+  constructor(
+    private readonly mesh: string,
+    private readonly client: VaultClient,
+    private readonly settings: VaultSettings,
+    private readonly validityMs: number,
+  ) {}
+
+  async issue(request: IdentityRequest): Promise<IssuedIdentity> {
+    const uris = identityUris(this.mesh, request.service, request.tags);
+    const body: Record<string, unknown> = {
+      csr: csrToPem(request.csrDer),
+      uri_sans: uris,
+      ttl: `${Math.max(1, Math.floor(this.validityMs / 1000))}s`,
+      format: 'pem',
+    };
+    if (this.settings.commonName) body.common_name = renderCommonName(this.settings.commonName, { ...request.tags, 'kuma.io/service': request.service });
+    let response: Record<string, unknown>;
+    try {
+      response = await this.client.write(`${this.settings.pki}/sign/${this.settings.role}`, body, `sign a certificate with role "${this.settings.role}"`);
+    } catch (error) {
+      // 4xx: bad CSR or a role that does not allow this identity. Retrying will not help.
+      if (error instanceof VaultRequestError && error.status !== undefined && error.status >= 400 && error.status < 500) {
+        throw new CaConfigurationError(error.message);
+      }
+      throw error;
+    }
+    const data = (response.data ?? {}) as { certificate?: unknown; issuing_ca?: unknown; ca_chain?: unknown };
+    if (typeof data.certificate !== 'string') throw new Error('Vault answered the sign request without a certificate');
+    const [leaf] = parseCertificateChainPem(data.certificate);
+    const issuing = typeof data.issuing_ca === 'string' ? parseCertificateChainPem(data.issuing_ca)[0] : undefined;
+    if (!leaf || !issuing) throw new Error('Vault answered the sign request with an unreadable certificate');
+    const caChain = Array.isArray(data.ca_chain) ? data.ca_chain.filter((c): c is string => typeof c === 'string').flatMap((c) => parseCertificateChainPem(c)) : [issuing];
+    return {
+      certificatePem: toPem('CERTIFICATE', leaf.der),
+      chainPem: caChain.filter((c) => !isSelfSigned(c)).map((c) => toPem('CERTIFICATE', c.der)),
+      issuerFingerprint: issuing.fingerprint,
+      expiresAt: leaf.notAfter.toISOString(),
+    };
+  }
+}
+
+/** Live checks, in order; later ones are skipped once an earlier one fails (they would only repeat it). */
+async function validateLive(ctx: CaContext, backend: Backend, settings: VaultSettings, pathPrefix: string): Promise<{ errors: ValidationIssue[]; warnings: ValidationIssue[] }> {
+  const base = `${pathPrefix}.conf.fromCp`;
+  const errors: ValidationIssue[] = [];
+  const warnings: ValidationIssue[] = [];
+  const client = new VaultClient(settings);
+  const message = (error: unknown): string => (error instanceof Error ? error.message : String(error));
+
+  if (!settings.viaAgent) {
+    try {
+      await client.lookupSelf();
+    } catch (error) {
+      const status = error instanceof VaultRequestError ? error.status : undefined;
+      const path = status === undefined ? `${base}.address` : settings.tokenPath;
+      errors.push({ path, message: status === 403 ? 'Vault rejected the credentials (permission denied): the token is invalid or expired' : message(error) });
+      return { errors, warnings };
+    }
+  }
+
+  try {
+    const role = (await client.read(`${settings.pki}/roles/${settings.role}`, `read role "${settings.role}"`)) as { data?: { max_ttl?: unknown } };
+    const maxTtlSeconds = Number(role.data?.max_ttl ?? 0);
+    const validityMs = leafValidityMs(backend);
+    if (maxTtlSeconds > 0 && validityMs > maxTtlSeconds * 1000) {
+      errors.push({
+        path: `${pathPrefix}.dpCert.rotation.expiration`,
+        message: `certificates would live ${validityMs / 1000}s but role "${settings.role}" allows at most max_ttl=${maxTtlSeconds}s`,
+      });
+    }
+  } catch (error) {
+    const status = error instanceof VaultRequestError ? error.status : undefined;
+    if (status === 404) {
+      const noMount = error instanceof VaultRequestError && error.vaultErrors.some((e) => e.includes('no handler for route'));
+      errors.push(noMount ? { path: `${base}.pki`, message: `no PKI secrets engine is mounted at "${settings.pki}"` } : { path: `${base}.role`, message: `role "${settings.role}" does not exist in "${settings.pki}"` });
+      return { errors, warnings };
+    }
+    if (status === 403) warnings.push({ path: `${base}.role`, message: `cannot read role "${settings.role}" (permission denied): its max_ttl was not checked` });
+    else {
+      errors.push({ path: `${base}.address`, message: message(error) });
+      return { errors, warnings };
+    }
+  }
+
+  try {
+    const { privateKey } = await generateKeyPair();
+    const issuer = new VaultIssuer(ctx.mesh, client, settings, leafValidityMs(backend));
+    const service = 'mesh-ca-rotator-preflight';
+    const issued = await issuer.issue({ csrDer: createCsr(privateKey, { commonName: service }), service, tags: { 'kuma.io/service': service } });
+    const [leaf] = parseCertificateChainPem(issued.certificatePem);
+    const spiffe = identityUris(ctx.mesh, service, {})[0] as string;
+    if (!leaf?.uris.includes(spiffe)) errors.push({ path: `${base}.role`, message: `role "${settings.role}" signed a test certificate without the URI SAN ${spiffe}` });
+  } catch (error) {
+    errors.push({ path: `${base}.role`, message: `a test signing failed: ${message(error)}` });
+    return { errors, warnings };
+  }
+
+  try {
+    await readRoots(client, settings);
+  } catch (error) {
+    errors.push({ path: `${base}.pki`, message: `cannot read the CA chain: ${message(error)}` });
+  }
+  return { errors, warnings };
+}
+
+export const vaultBackend: CaBackend = {
+  type: 'vault',
+
+  async validate(ctx, backend, pathPrefix) {
+    const { settings, errors } = await loadVaultSettings(ctx, backend, pathPrefix);
+    const validity = leafValidityIssue(backend, pathPrefix);
+    if (validity) errors.push(validity);
+    if (!settings || errors.length > 0) return { errors, warnings: [] };
+    return validateLive(ctx, backend, settings, pathPrefix);
+  },
+
+  async ensure(ctx, backend) {
+    const { client, settings } = await connect(ctx, backend, `backend "${backend.name}"`);
+    await readRoots(client, settings);
+  },
+
+  async rootCertificates(ctx, backend) {
+    const { client, settings } = await connect(ctx, backend, `backend "${backend.name}"`);
+    return (await readRoots(client, settings)).map((c) => toPem('CERTIFICATE', c.der));
+  },
+
+  async openIssuer(ctx, backend) {
+    const { client, settings } = await connect(ctx, backend, `backend "${backend.name}"`);
+    return new VaultIssuer(ctx.mesh, client, settings, leafValidityMs(backend));
+  },
+};
