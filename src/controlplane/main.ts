@@ -1,0 +1,58 @@
+/**
+ * `ca-rotate control-plane [--db FILE] [--port 5681]`: runs the embedded control plane until
+ * SIGINT/SIGTERM. Settings from the environment: CA_ROTATE_CP_TOKEN, TEMPORAL_ADDRESS,
+ * TEMPORAL_NAMESPACE, VAULT_ADDR / VAULT_TOKEN. Prints the URL and where the token is, never the token.
+ */
+import { DEFAULT_CONTROL_PLANE_PORT, startControlPlane, tokenFileFor } from './server';
+
+export interface ControlPlaneCommandOptions {
+  db?: string;
+  port?: number;
+  host?: string;
+  /** Print the token when the control plane generated it (the user asked to see it). */
+  showToken?: boolean;
+}
+
+export const DEFAULT_DB_FILE = 'ca-rotate-cp.db';
+
+export async function runControlPlaneCommand(options: ControlPlaneCommandOptions): Promise<void> {
+  const env = process.env;
+  const dbFile = options.db ?? DEFAULT_DB_FILE;
+  const temporalAddress = env.TEMPORAL_ADDRESS ?? 'localhost:7233';
+  const log = (line: string): void => {
+    process.stderr.write(`${new Date().toISOString()} ${line}\n`);
+  };
+  const running = await startControlPlane({
+    dbFile,
+    port: options.port ?? DEFAULT_CONTROL_PLANE_PORT,
+    host: options.host,
+    token: env.CA_ROTATE_CP_TOKEN || undefined,
+    temporal: { address: temporalAddress, namespace: env.TEMPORAL_NAMESPACE ?? 'default' },
+    vault: env.VAULT_ADDR || env.VAULT_TOKEN ? { address: env.VAULT_ADDR, token: env.VAULT_TOKEN } : undefined,
+    logger: log,
+  });
+  process.stdout.write(`control plane listening on ${running.url} (store ${dbFile})\n`);
+  if (running.tokenFile) {
+    process.stdout.write(`API token in ${running.tokenFile} (use it as CA_ROTATE_CP_TOKEN)\n`);
+    if (options.showToken && running.tokenGenerated) process.stdout.write(`API token: ${running.token}\n`);
+  } else {
+    process.stdout.write('API token from CA_ROTATE_CP_TOKEN\n');
+  }
+  process.stdout.write(`relaying proxy acks to Temporal at ${temporalAddress}\n`);
+
+  await new Promise<void>((resolve) => {
+    const stop = (signal: NodeJS.Signals): void => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      log(`${signal}: stopping the control plane`);
+      void running.stop().then(resolve, (err: unknown) => {
+        log(`error while stopping: ${err instanceof Error ? err.message : String(err)}`);
+        resolve();
+      });
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+}
+
+export { tokenFileFor };

@@ -1,0 +1,122 @@
+/**
+ * `startControlPlane`: the embedded control plane in one call — store, REST API, delivery streams,
+ * certificate issuance and the ack relay. The CLI, the tests and the demo all start it here.
+ */
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync, chmodSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import * as caRegistry from '../ca/registry';
+import { AckRelay } from './ack-relay';
+import { AckRecorder } from './acks';
+import { CaAccess, type CaRegistry } from './ca-access';
+import { Delivery } from './delivery';
+import { CertificateIssuance } from './issuance';
+import { MeshWriter } from './mesh-writes';
+import { handleRequest } from './routes';
+import { SecretCipher, loadSecretKey } from './secret-crypto';
+import { ControlPlaneStore } from './store';
+
+export interface ControlPlaneOptions {
+  dbFile: string;
+  /** 0 picks a free port. Default 5681, Kuma's API port. */
+  port?: number;
+  host?: string;
+  /** Bearer token; default: the token file next to the db (created on first start). */
+  token?: string;
+  /** 32-byte key for secrets at rest; default: CA_ROTATE_SECRET_KEY or the key file next to the db. */
+  secretKey?: Buffer;
+  temporal?: { address: string; namespace: string };
+  vault?: { address?: string; token?: string };
+  logger?: (line: string) => void;
+  /** The CA backends; default: the project's registry (builtin, provided, vault). */
+  caRegistry?: CaRegistry;
+}
+
+export interface RunningControlPlane {
+  url: string;
+  token: string;
+  /** Where the token lives when it came from the token file (undefined when given explicitly). */
+  tokenFile: string | undefined;
+  /** True when this start generated the token (first start without a token). */
+  tokenGenerated: boolean;
+  stop(): Promise<void>;
+}
+
+export const DEFAULT_CONTROL_PLANE_PORT = 5681;
+
+export function tokenFileFor(dbFile: string): string {
+  return `${dbFile}.token`;
+}
+
+export function keyFileFor(dbFile: string): string {
+  return `${dbFile}.key`;
+}
+
+/** Reads the token file next to the store, creating it (mode 0600) on first start. */
+export function loadOrCreateToken(dbFile: string): { token: string; created: boolean } {
+  const file = tokenFileFor(dbFile);
+  if (existsSync(file)) {
+    const token = readFileSync(file, 'utf8').trim();
+    if (token) return { token, created: false };
+  }
+  const token = randomBytes(24).toString('base64url');
+  writeFileSync(file, `${token}\n`, { mode: 0o600 });
+  chmodSync(file, 0o600);
+  return { token, created: true };
+}
+
+export async function startControlPlane(options: ControlPlaneOptions): Promise<RunningControlPlane> {
+  const log = options.logger ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const dbFile = path.resolve(options.dbFile);
+  mkdirSync(path.dirname(dbFile), { recursive: true });
+  const key = loadSecretKey({ explicit: options.secretKey, env: process.env.CA_ROTATE_SECRET_KEY, keyFile: keyFileFor(dbFile) });
+  const fromFile = options.token === undefined ? loadOrCreateToken(dbFile) : undefined;
+  const token = options.token ?? (fromFile as { token: string }).token;
+  const tokenFile = options.token === undefined ? tokenFileFor(dbFile) : undefined;
+
+  const store = new ControlPlaneStore(dbFile, new SecretCipher(key));
+  store.markAllOffline(new Date().toISOString());
+  const ca = new CaAccess(store, options.caRegistry ?? caRegistry, options.vault);
+  const relay = new AckRelay(options.temporal, log);
+  const delivery = new Delivery(store, ca, ({ rows, seqs }) => relay.proxiesChanged(rows, seqs), log);
+  const issuance = new CertificateIssuance(store, ca, delivery, log);
+  const deps = { store, ca, delivery, issuance, acks: new AckRecorder(store, ca), relay, meshes: new MeshWriter(store, ca), token, log };
+
+  const server = createServer((req, res) => void handleRequest(deps, req, res));
+  server.keepAliveTimeout = 65_000;
+  server.requestTimeout = 0; // delivery streams stay open
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? DEFAULT_CONTROL_PLANE_PORT, options.host ?? '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const address = server.address() as AddressInfo;
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  const url = `http://${host === '0.0.0.0' || host === '[::]' ? '127.0.0.1' : host}:${address.port}`;
+  // Proxies left over from the last run get their certificates checked right away.
+  for (const stored of store.listMeshes()) issuance.kick(stored.mesh.name);
+
+  let stopping: Promise<void> | undefined;
+  return {
+    url,
+    token,
+    tokenFile,
+    tokenGenerated: fromFile?.created ?? false,
+    stop() {
+      stopping ??= (async () => {
+        issuance.stop();
+        delivery.close();
+        server.closeAllConnections();
+        await new Promise<void>((resolve) => server.close(() => resolve()));
+        await issuance.drain();
+        await relay.stop();
+        store.close();
+      })();
+      return stopping;
+    },
+  };
+}
