@@ -14,7 +14,7 @@ describe('CSRs', () => {
   it('rejects a CSR whose signature does not match its key', async () => {
     const der = createCsr((await generateKeyPair()).privateKey);
     const tampered = Buffer.from(der);
-    tampered[tampered.length - 3] ^= 0xff;
+    tampered.writeUInt8(tampered.readUInt8(tampered.length - 3) ^ 0xff, tampered.length - 3);
     expect(() => parseAndVerifyCsr(tampered)).toThrow(CsrError);
   });
 

@@ -71,7 +71,7 @@ describe('LeafIssuer', () => {
     const ca = await generateCa({ commonName: 'pool CA' });
     const csrs = await Promise.all(Array.from({ length: 20 }, async () => createCsr((await generateKeyPair()).privateKey)));
     const tampered = Buffer.from(csrs[0] as Buffer);
-    tampered[tampered.length - 5] ^= 0x01; // inside the signature
+    tampered.writeUInt8(tampered.readUInt8(tampered.length - 5) ^ 0x01, tampered.length - 5); // inside the signature
     for (const options of [{ threads: 0 }, { threads: 2, poolThreshold: 1 }]) {
       const issuer = new LeafIssuer(ca.certificate, ca.privateKey, options);
       try {
