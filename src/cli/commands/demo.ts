@@ -1,0 +1,114 @@
+/**
+ * `ca-rotate demo [--proxies N] [--to builtin|provided|vault] [--json] [--keep]`: the whole stack on
+ * one machine and one rotation of `ca-1` (builtin) to a new `ca-2`, under live mTLS traffic.
+ * Exit 0 only when the rotation completed with zero failed requests.
+ */
+import { statusQuery, type RotationStatus } from '../../workflows/messages';
+import { rotationWorkflowId } from '../../mesh/insights';
+import { EXIT_OK, EXIT_UNEXPECTED } from '../errors';
+import { formatStatus, printJson } from '../output';
+import { prepareTarget, startLocalStack, type TargetBackendType } from '../stack';
+import { startRotation } from '../start-rotation';
+
+export interface DemoOptions {
+  proxies: number;
+  to: TargetBackendType;
+  json?: boolean;
+  keep?: boolean;
+}
+
+export interface DemoSummary {
+  status: string;
+  proxies: number;
+  durationMs: number;
+  steps: { name: string; durationMs: number; proxies: { total: number; done: number } }[];
+  traffic: { requests: number; ok: number; failed: number; failuresByReason: Record<string, number> };
+  meshChanges: number;
+  historyEvents: number;
+  from: string;
+  to: string;
+  temporalUi?: string;
+}
+
+const ms = (from?: string, to?: string) => (from && to ? Date.parse(to) - Date.parse(from) : 0);
+
+export async function demoCommand(options: DemoOptions): Promise<number> {
+  // With --json, stdout carries only the summary; progress goes to stderr.
+  const say = (line: string) => (options.json ? process.stderr : process.stdout).write(`${line}\n`);
+  const tty = !options.json && process.stdout.isTTY === true;
+  const started = Date.now();
+  const stack = await startLocalStack({
+    proxies: options.proxies,
+    traffic: true,
+    needVault: options.to === 'vault',
+    log: (line) => say(`· ${line}`),
+  });
+  let keepRunning = false;
+  try {
+    const workflowId = rotationWorkflowId(stack.mesh);
+    const uiLink = stack.temporal.uiUrl ? `${stack.temporal.uiUrl}/namespaces/${stack.temporal.namespace}/workflows/${encodeURIComponent(workflowId)}` : undefined;
+    say(`· ${options.proxies} proxies ready, live mTLS traffic running (${stack.dataplanes.stats().requests} requests so far)`);
+    const target = await prepareTarget(stack, options.to);
+    const before = (await stack.cp.meshHistory(stack.mesh)).length;
+    const rotationStarted = Date.now();
+    const handle = await startRotation(stack.client, { mesh: stack.mesh, from: 'ca-1', target, taskQueue: stack.taskQueue });
+    say(`· rotating mesh "${stack.mesh}": ca-1 (builtin) -> ca-2 (${options.to})`);
+    if (uiLink) say(`· Temporal UI: ${uiLink}`);
+
+    let printed = '';
+    let drawn = 0;
+    const poll = setInterval(() => {
+      void handle.query(statusQuery).then((status: RotationStatus) => {
+        const text = formatStatus(status, tty);
+        if (text === printed) return;
+        printed = text;
+        if (tty && drawn > 0) process.stdout.write(`\x1b[${drawn}A\x1b[0J`);
+        say(text);
+        drawn = text.split('\n').length;
+      }, () => {});
+    }, 500);
+    let result;
+    try {
+      result = await handle.result();
+    } finally {
+      clearInterval(poll);
+    }
+    const rotationMs = Date.now() - rotationStarted;
+    // Let in-flight requests finish before the counters are read.
+    await stack.dataplanes.stopTraffic();
+    const traffic = stack.dataplanes.stats();
+    const history = await handle.fetchHistory();
+    const meshChanges = (await stack.cp.meshHistory(stack.mesh)).length - before;
+    const summary: DemoSummary = {
+      status: result.status,
+      proxies: options.proxies,
+      durationMs: rotationMs,
+      steps: result.steps.map((s) => ({ name: s.name, durationMs: ms(s.startedAt, s.completedAt), proxies: s.proxies })),
+      traffic: { requests: traffic.requests, ok: traffic.ok, failed: traffic.failed, failuresByReason: traffic.failuresByReason },
+      meshChanges,
+      historyEvents: history.events?.length ?? 0,
+      from: result.from,
+      to: result.to,
+      temporalUi: uiLink,
+    };
+    const ok = summary.status === 'COMPLETED' && summary.traffic.failed === 0;
+    say('');
+    say(`rotation ${summary.status} in ${(rotationMs / 1000).toFixed(1)} s (whole demo ${((Date.now() - started) / 1000).toFixed(1)} s)`);
+    for (const step of summary.steps) say(`  ${step.name.padEnd(15)} ${(step.durationMs / 1000).toFixed(2).padStart(7)} s  ${step.proxies.done}/${step.proxies.total} proxies`);
+    say(`  traffic: ${summary.traffic.ok} requests ok, ${summary.traffic.failed} failed${summary.traffic.failed ? ` ${JSON.stringify(summary.traffic.failuresByReason)}` : ''}`);
+    say(`  mesh changes: ${summary.meshChanges}, workflow history events: ${summary.historyEvents}`);
+    if (options.json) printJson(summary);
+    if (options.keep) {
+      keepRunning = true;
+      say(`everything keeps running: Temporal UI ${stack.temporal.uiUrl ?? '(external)'}, control plane ${stack.controlPlane.url}. Ctrl-C ends it.`);
+      await new Promise<void>((resolve) => {
+        process.once('SIGINT', () => resolve());
+        process.once('SIGTERM', () => resolve());
+      });
+    }
+    return ok ? EXIT_OK : EXIT_UNEXPECTED;
+  } finally {
+    if (keepRunning) say('stopping');
+    await stack.stop();
+  }
+}

@@ -1,0 +1,170 @@
+/**
+ * `ca-rotate`: the command line. Each command lives in its own module; this file parses flags
+ * (commander), loads settings, and maps failures to the exit codes of the contract:
+ * 0 done, 2 invalid input or refused (one clear line), 1 unexpected.
+ */
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { runControlPlaneCommand } from '../controlplane/main';
+import { runDataplanesCommand } from '../dataplane/main';
+import { CONTROL_UPDATES, type ControlName } from '../workflows/messages';
+import { controlCommand } from './commands/control';
+import { demoCommand } from './commands/demo';
+import { planCommand } from './commands/plan';
+import { startCommand } from './commands/start';
+import { statusCommand } from './commands/status';
+import { validateCommand } from './commands/validate';
+import { workerCommand } from './commands/worker';
+import { CliError, EXIT_REFUSED, EXIT_UNEXPECTED, errorMessage } from './errors';
+import { loadSettings, SettingsError, type ConnectionFlags } from './settings';
+
+function positiveInteger(flag: string) {
+  return (text: string): number => {
+    const value = Number(text);
+    if (!Number.isInteger(value) || value <= 0) throw new InvalidArgumentError(`${flag} must be a positive whole number, got "${text}"`);
+    return value;
+  };
+}
+
+function port(text: string): number {
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < 0 || value > 65535) throw new InvalidArgumentError(`--port must be 0..65535, got "${text}"`);
+  return value;
+}
+
+export function buildProgram(run: (action: () => Promise<number>) => Promise<void>): Command {
+  const program = new Command('ca-rotate')
+    .description('Rotate the CA of a Kong Mesh / Kuma mesh without dropping a request')
+    .addOption(new Option('--temporal-address <host:port>', 'Temporal frontend (env TEMPORAL_ADDRESS, default localhost:7233)'))
+    .addOption(new Option('--namespace <name>', 'Temporal namespace (env TEMPORAL_NAMESPACE, default "default")'))
+    .addOption(new Option('--cp-url <url>', 'control plane API (env CA_ROTATE_CP_URL, default http://127.0.0.1:5681)'))
+    .addOption(new Option('--temporal-ui <url>', 'Temporal Web UI, for links (env TEMPORAL_UI_URL)'))
+    .exitOverride()
+    .showHelpAfterError(false);
+
+  const settings = () => loadSettings(program.opts<ConnectionFlags>());
+
+  program
+    .command('validate')
+    .description('check a Mesh and its Secrets: everything Kuma rejects, and what it misses')
+    .requiredOption('-f, --file <file>', 'multi-document YAML: one Mesh and the Secrets it references')
+    .option('--json', 'print one JSON document')
+    .action((o: { file: string; json?: boolean }) => run(() => validateCommand(o, settings())));
+
+  program
+    .command('plan')
+    .description('print the three Mesh versions the rotation will apply')
+    .requiredOption('-f, --file <file>', 'the target Mesh (its enabledBackend is the new backend)')
+    .option('--current <file>', 'the current Mesh (default: read from the control plane)')
+    .option('--json', 'print one JSON document')
+    .action((o: { file: string; current?: string; json?: boolean }) => run(() => planCommand(o, settings())));
+
+  program
+    .command('start')
+    .description('start the rotation to the target Mesh')
+    .requiredOption('-f, --file <file>', 'the target Mesh and the Secrets it references')
+    .option('--approval <mode>', 'auto, or manual: each step waits for `ca-rotate approve`', 'auto')
+    .option('--step-timeout <duration>', 'a step still waiting after this long pauses the rotation (default 10m)')
+    .option('--offline-proxies <policy>', 'wait (default), or exclude-after=DURATION')
+    .option('--json', 'print one JSON document')
+    .action((o: { file: string; approval?: string; stepTimeout?: string; offlineProxies?: string; json?: boolean }) => run(() => startCommand(o, settings())));
+
+  program
+    .command('status')
+    .description("the rotation's progress")
+    .option('--mesh <name>', 'mesh name', 'default')
+    .option('--watch', 'follow until the rotation finishes')
+    .option('--json', 'print JSON (with --watch: one document a change)')
+    .action((o: { mesh: string; watch?: boolean; json?: boolean }) => run(() => statusCommand(o, settings())));
+
+  const controlHelp: Record<ControlName, string> = {
+    pause: 'finish the current wait, then take no new step until resume',
+    resume: 'go on after a pause (or a step timeout)',
+    approve: 'let the waiting step go ahead (--approval manual)',
+    abort: 'before the switch: remove the new backend again',
+    rollback: 'until step 3 starts: switch back, re-issue from the old CA, remove the new backend',
+  };
+  for (const control of Object.keys(CONTROL_UPDATES) as ControlName[]) {
+    const command = program
+      .command(control)
+      .description(controlHelp[control])
+      .option('--mesh <name>', 'mesh name', 'default')
+      .option('--json', 'print one JSON document');
+    if (control === 'pause') command.option('--reason <text>', 'why (shown in status and the Temporal UI)');
+    command.action((o: { mesh: string; reason?: string; json?: boolean }) => run(() => controlCommand(control, o, settings())));
+  }
+
+  program
+    .command('worker')
+    .description('run the rotation worker (Temporal task queue "ca-rotation")')
+    .action(() => run(() => workerCommand(settings())));
+
+  program
+    .command('control-plane')
+    .description('run the embedded control plane (Kuma-compatible API)')
+    .option('--db <file>', 'SQLite store', 'ca-rotate-cp.db')
+    .option('--port <port>', 'API port (Kuma: 5681)', port, 5681)
+    .option('--host <address>', 'listen address', '127.0.0.1')
+    .option('--show-token', 'print the API token if this start generated it')
+    .action((o: { db: string; port: number; host: string; showToken?: boolean }) =>
+      run(async () => {
+        await runControlPlaneCommand({ db: o.db, port: o.port, host: o.host, showToken: o.showToken });
+        return 0;
+      }),
+    );
+
+  program
+    .command('dataplanes')
+    .description('run N data plane proxies (real mTLS), optionally with live traffic between them')
+    .requiredOption('--count <n>', 'number of proxies', positiveInteger('--count'))
+    .option('--mesh <name>', 'mesh name', 'default')
+    .option('--services <k>', 'spread the proxies over K services', positiveInteger('--services'))
+    .option('--traffic', 'send continuous mTLS requests between random pairs')
+    .action((o: { count: number; mesh: string; services?: number; traffic?: boolean }) =>
+      run(() => {
+        const s = settings();
+        if (!s.controlPlaneToken) throw new CliError('CA_ROTATE_CP_TOKEN is not set: the proxies need the control plane token', EXIT_REFUSED);
+        return runDataplanesCommand({ ...o, controlPlaneUrl: s.controlPlaneUrl, token: s.controlPlaneToken });
+      }),
+    );
+
+  program
+    .command('demo')
+    .description('the whole stack on one machine: Temporal, worker, control plane, proxies with traffic, one rotation')
+    .option('--proxies <n>', 'number of proxies', positiveInteger('--proxies'), 50)
+    .addOption(new Option('--to <type>', 'the new CA backend').choices(['builtin', 'provided', 'vault']).default('provided'))
+    .option('--json', 'print the summary as one JSON document (last line)')
+    .option('--keep', 'leave everything running to explore the Temporal UI (Ctrl-C ends it)')
+    .action((o: { proxies: number; to: 'builtin' | 'provided' | 'vault'; json?: boolean; keep?: boolean }) => run(() => demoCommand(o)));
+
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let exitCode = 0;
+  const run = async (action: () => Promise<number>): Promise<void> => {
+    exitCode = await action();
+  };
+  const program = buildProgram(run);
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return exitCode;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // --help and --version exit 0; a usage error (unknown flag, missing option) is invalid input.
+      return err.exitCode === 0 ? 0 : EXIT_REFUSED;
+    }
+    if (err instanceof CliError || err instanceof SettingsError) {
+      process.stderr.write(`ca-rotate: ${err.message}\n`);
+      return err instanceof CliError ? err.exitCode : EXIT_REFUSED;
+    }
+    process.stderr.write(`ca-rotate: unexpected error: ${errorMessage(err)}\n`);
+    if (process.env.CA_ROTATE_DEBUG && err instanceof Error) process.stderr.write(`${err.stack}\n`);
+    return EXIT_UNEXPECTED;
+  }
+}
+
+if (require.main === module) {
+  void main(process.argv.slice(2)).then((code) => {
+    process.exitCode = code;
+  });
+}

@@ -1,0 +1,220 @@
+/**
+ * The whole system on one machine: Temporal (a server it is given, or a dev server it starts), a
+ * rotation worker, the embedded control plane, and data plane proxies with live mTLS traffic. The demo,
+ * the benchmark and the end-to-end tests all stand it up here, so they exercise the same wiring.
+ */
+import { Client, Connection } from '@temporalio/client';
+import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { rotationActivitiesFor } from '../activities';
+import { generateCa, caCommonName } from '../pki/ca-certificate';
+import { ControlPlaneClient } from '../controlplane/client';
+import { startControlPlane, type RunningControlPlane } from '../controlplane/server';
+import { startDataplaneHost, type DataplaneHost } from '../dataplane/host';
+import type { TrafficOptions } from '../dataplane/traffic';
+import { provideDevBinaries } from '../devstack/binaries';
+import { startOpenBaoDevServer, type OpenBaoDevServer } from '../devstack/openbao';
+import { startTemporalDevServer, type TemporalDevServer } from '../devstack/temporal';
+import { setUpVaultPki } from '../devstack/vault-pki';
+import type { Backend, Mesh } from '../mesh/schema';
+import { encodeBase64 } from '../mesh/base64';
+import { createRotationWorker } from '../worker';
+import { ROTATION_TASK_QUEUE } from '../workflows/messages';
+
+export type TargetBackendType = 'builtin' | 'provided' | 'vault';
+
+export interface LocalStackOptions {
+  mesh?: string;
+  proxies: number;
+  services?: number;
+  traffic?: boolean | TrafficOptions;
+  /** An existing Temporal server; without it a dev server is started (and stopped with the stack). */
+  temporal?: { address: string; namespace: string; uiUrl?: string };
+  /** An existing Vault; without it an OpenBao dev server is started when `needVault`. */
+  vault?: { address: string; token: string };
+  needVault?: boolean;
+  workflowBundle?: WorkflowBundleWithSourceMap;
+  /** Run the worker in this process (default). False: the caller runs workers (e.g. as child processes). */
+  inProcessWorker?: boolean;
+  taskQueue?: string;
+  workDir?: string;
+  log?: (line: string) => void;
+}
+
+export interface LocalStack {
+  mesh: string;
+  taskQueue: string;
+  workDir: string;
+  temporal: { address: string; namespace: string; uiUrl?: string; devServer?: TemporalDevServer };
+  client: Client;
+  controlPlane: RunningControlPlane;
+  cp: ControlPlaneClient;
+  dataplanes: DataplaneHost;
+  vault?: { address: string; token: string };
+  /** Settings a worker process needs (environment variables of `ca-rotate worker`). */
+  workerEnv(): NodeJS.ProcessEnv;
+  stopWorker(): Promise<void>;
+  startWorker(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** Kong Mesh's starting point: mTLS enabled with a builtin backend `ca-1`. */
+export function initialMesh(mesh: string): Mesh {
+  return { type: 'Mesh', name: mesh, mtls: { enabledBackend: 'ca-1', backends: [{ name: 'ca-1', type: 'builtin' }] } };
+}
+
+export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
+  const log = options.log ?? (() => {});
+  const mesh = options.mesh ?? 'default';
+  const taskQueue = options.taskQueue ?? ROTATION_TASK_QUEUE;
+  const workDir = options.workDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'ca-rotate-'));
+  const cleanups: (() => Promise<void>)[] = [];
+  const stopAll = async () => {
+    for (const cleanup of cleanups.reverse()) await cleanup().catch(() => {});
+  };
+
+  try {
+    let temporal: LocalStack['temporal'];
+    let vault = options.vault;
+    if (!options.temporal || (options.needVault && !vault)) {
+      const binaries = await provideDevBinaries();
+      if (!options.temporal) {
+        if (!binaries.temporal) throw new Error('no Temporal CLI found or built: install Go, or set TEMPORAL_CLI_PATH');
+        log('starting the Temporal dev server');
+        const devServer = await startTemporalDevServer({ binary: binaries.temporal, dbFile: path.join(workDir, 'temporal.db') });
+        cleanups.push(() => devServer.stop());
+        temporal = { address: devServer.address, namespace: devServer.namespace, uiUrl: devServer.uiUrl, devServer };
+      } else {
+        temporal = options.temporal;
+      }
+      if (options.needVault && !vault) {
+        if (!binaries.bao) throw new Error('no OpenBao binary found or built: install Go, or set VAULT_ADDR and VAULT_TOKEN');
+        log('starting the OpenBao dev server');
+        const bao: OpenBaoDevServer = await startOpenBaoDevServer({ binary: binaries.bao });
+        cleanups.push(() => bao.stop());
+        vault = { address: bao.address, token: bao.token };
+      }
+    } else {
+      temporal = options.temporal;
+    }
+
+    const connection = await Connection.connect({ address: temporal.address });
+    cleanups.push(() => connection.close());
+    const client = new Client({ connection, namespace: temporal.namespace });
+
+    log('starting the control plane');
+    const controlPlane = await startControlPlane({
+      dbFile: path.join(workDir, 'control-plane.db'),
+      port: 0,
+      temporal: { address: temporal.address, namespace: temporal.namespace },
+      vault,
+      logger: () => {},
+    });
+    cleanups.push(() => controlPlane.stop());
+    const cp = new ControlPlaneClient({ url: controlPlane.url, token: controlPlane.token, timeoutMs: 30_000 });
+    await cp.putMesh(initialMesh(mesh), { actor: 'setup' });
+
+    let worker: { stop(): Promise<void> } | undefined;
+    const startWorker = async () => {
+      const activities = rotationActivitiesFor({ controlPlaneUrl: controlPlane.url, controlPlaneToken: controlPlane.token, vault });
+      const created = await createRotationWorker({
+        temporalAddress: temporal.address,
+        namespace: temporal.namespace,
+        taskQueue,
+        activities,
+        workflowBundle: options.workflowBundle,
+      });
+      const running = created.worker.run();
+      worker = {
+        async stop() {
+          created.worker.shutdown();
+          await running.catch(() => {});
+          await created.connection.close();
+        },
+      };
+    };
+    const stopWorker = async () => {
+      await worker?.stop();
+      worker = undefined;
+    };
+    if (options.inProcessWorker !== false) {
+      log('starting the rotation worker');
+      await startWorker();
+    }
+    cleanups.push(() => stopWorker());
+
+    log(`starting ${options.proxies} data plane proxies`);
+    const dataplanes = await startDataplaneHost({
+      controlPlaneUrl: controlPlane.url,
+      token: controlPlane.token,
+      mesh,
+      count: options.proxies,
+      services: options.services ?? Math.max(1, Math.min(10, Math.ceil(options.proxies / 5))),
+      namePrefix: `${mesh}-dp`,
+      traffic: false,
+    });
+    cleanups.push(() => dataplanes.stop());
+    await dataplanes.waitUntilReady(120_000);
+    if (options.traffic) dataplanes.startTraffic(options.traffic === true ? undefined : options.traffic);
+
+    return {
+      mesh,
+      taskQueue,
+      workDir,
+      temporal,
+      client,
+      controlPlane,
+      cp,
+      dataplanes,
+      vault,
+      workerEnv: () => ({
+        TEMPORAL_ADDRESS: temporal.address,
+        TEMPORAL_NAMESPACE: temporal.namespace,
+        CA_ROTATE_CP_URL: controlPlane.url,
+        CA_ROTATE_CP_TOKEN: controlPlane.token,
+        CA_ROTATE_TASK_QUEUE: taskQueue,
+        ...(vault ? { VAULT_ADDR: vault.address, VAULT_TOKEN: vault.token } : {}),
+      }),
+      startWorker,
+      stopWorker,
+      stop: stopAll,
+    };
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+}
+
+/**
+ * Creates the new CA backend `name` of the given type, storing its key material as Secrets on the
+ * control plane, and returns the target Mesh (current mesh with the new backend enabled).
+ */
+export async function prepareTarget(stack: LocalStack, type: TargetBackendType, name = 'ca-2'): Promise<Mesh> {
+  const put = (secretName: string, data: Buffer | string) =>
+    stack.cp.putSecret({ type: 'Secret', mesh: stack.mesh, name: secretName, data: encodeBase64(Buffer.from(data)) });
+  let backend: Backend;
+  if (type === 'builtin') {
+    backend = { name, type: 'builtin' };
+  } else if (type === 'provided') {
+    const ca = await generateCa({ commonName: caCommonName(stack.mesh, name) });
+    await put(`${name}-cert`, ca.certificatePem);
+    await put(`${name}-key`, ca.privateKeyPem);
+    backend = { name, type: 'provided', conf: { cert: { secret: `${name}-cert` }, key: { secret: `${name}-key` } } };
+  } else {
+    if (!stack.vault) throw new Error('the stack has no Vault: start it with needVault');
+    const mount = `pki-${name}`;
+    await setUpVaultPki({ address: stack.vault.address, token: stack.vault.token, mount, role: 'dataplane-proxies' });
+    await put(`${name}-vault-token`, stack.vault.token);
+    backend = {
+      name,
+      type: 'vault',
+      conf: { fromCp: { address: stack.vault.address, pki: mount, role: 'dataplane-proxies', auth: { token: { secret: `${name}-vault-token` } } } },
+    };
+  }
+  const current = await stack.cp.getMesh(stack.mesh);
+  if (!current) throw new Error(`mesh ${stack.mesh} is missing`);
+  const { creationTime: _c, modificationTime: _m, ...mesh } = current.mesh as Mesh & { creationTime?: string; modificationTime?: string };
+  return { ...mesh, mtls: { enabledBackend: name, backends: [backend] } } as Mesh;
+}
