@@ -132,7 +132,7 @@ async function validateLive(ctx: CaContext, backend: Backend, settings: VaultSet
     const issued = await issuer.issue({ csrDer: createCsr(privateKey, { commonName: service }), service, tags: { 'kuma.io/service': service } });
     const [leaf] = parseCertificateChainPem(issued.certificatePem);
     const spiffe = identityUris(ctx.mesh, service, {})[0] as string;
-    if (!leaf?.uris.includes(spiffe)) errors.push({ path: `${base}.role`, message: `role "${settings.role}" signed a test certificate without the URI SAN ${spiffe}` });
+    if (!leaf?.uris.includes(spiffe)) errors.push({ path: `${base}.role`, message: `role "${settings.role}" signed a test certificate without the URI SAN ${spiffe}: the role must allow it (allowed_uri_sans) and take SANs from the request (use_csr_sans=false)` });
   } catch (error) {
     errors.push({ path: `${base}.role`, message: `a test signing failed: ${message(error)}` });
     return { errors, warnings };
