@@ -17,7 +17,7 @@ import type { TrafficOptions } from '../dataplane/traffic';
 import { provideDevBinaries } from '../devstack/binaries';
 import { startOpenBaoDevServer, type OpenBaoDevServer } from '../devstack/openbao';
 import { startTemporalDevServer, type TemporalDevServer } from '../devstack/temporal';
-import { setUpVaultPki } from '../devstack/vault-pki';
+import { provisionDevPki } from '../ca/vault-dev-pki';
 import type { Backend, Mesh } from '../mesh/schema';
 import { encodeBase64 } from '../mesh/base64';
 import { createRotationWorker } from '../worker';
@@ -204,14 +204,12 @@ export async function prepareTarget(stack: LocalStack, type: TargetBackendType, 
     backend = { name, type: 'provided', conf: { cert: { secret: `${name}-cert` }, key: { secret: `${name}-key` } } };
   } else {
     if (!stack.vault) throw new Error('the stack has no Vault: start it with needVault');
-    const mount = `pki-${name}`;
-    await setUpVaultPki({ address: stack.vault.address, token: stack.vault.token, mount, role: 'dataplane-proxies' });
+    const pki = await provisionDevPki({ address: stack.vault.address, token: stack.vault.token, mount: `pki-${stack.mesh}-${name}`, mesh: stack.mesh });
     await put(`${name}-vault-token`, stack.vault.token);
-    backend = {
-      name,
-      type: 'vault',
-      conf: { fromCp: { address: stack.vault.address, pki: mount, role: 'dataplane-proxies', auth: { token: { secret: `${name}-vault-token` } } } },
-    };
+    // The token travels as a Secret reference, never inline (the target goes into workflow history).
+    const inline = pki.backend(name);
+    const fromCp = (inline.conf?.fromCp ?? {}) as Record<string, unknown>;
+    backend = { ...inline, conf: { ...inline.conf, fromCp: { ...fromCp, auth: { token: { secret: `${name}-vault-token` } } } } };
   }
   const current = await stack.cp.getMesh(stack.mesh);
   if (!current) throw new Error(`mesh ${stack.mesh} is missing`);
