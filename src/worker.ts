@@ -26,7 +26,7 @@ export async function createRotationWorker(options: RotationWorkerOptions): Prom
     taskQueue: options.taskQueue ?? ROTATION_TASK_QUEUE,
     activities: options.activities,
     ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
-    identity: options.identity,
+    ...(options.identity ? { identity: options.identity } : {}),
   });
   return { worker, connection };
 }

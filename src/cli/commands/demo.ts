@@ -3,6 +3,7 @@
  * one machine and one rotation of `ca-1` (builtin) to a new `ca-2`, under live mTLS traffic.
  * Exit 0 only when the rotation completed with zero failed requests.
  */
+import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { statusQuery, type RotationStatus } from '../../workflows/messages';
 import { rotationWorkflowId } from '../../mesh/insights';
 import { EXIT_OK, EXIT_UNEXPECTED } from '../errors';
@@ -30,9 +31,19 @@ export interface DemoSummary {
   temporalUi?: string;
 }
 
+/** The demo prints its own progress; the SDK's INFO lines (bundling, worker state) would bury it. */
+function quietTemporalSdk(): void {
+  try {
+    Runtime.install({ logger: new DefaultLogger('WARN') });
+  } catch {
+    // A runtime exists already (e.g. the demo runs inside a test process).
+  }
+}
+
 const ms = (from?: string, to?: string) => (from && to ? Date.parse(to) - Date.parse(from) : 0);
 
 export async function demoCommand(options: DemoOptions): Promise<number> {
+  quietTemporalSdk();
   // With --json, stdout carries only the summary; progress goes to stderr.
   const say = (line: string) => (options.json ? process.stderr : process.stdout).write(`${line}\n`);
   const tty = !options.json && process.stdout.isTTY === true;
