@@ -1,0 +1,28 @@
+# The project's own image: the `ca-rotate` CLI (control plane, worker, data plane proxies, client
+# commands). TypeScript runs through tsx, so there is no build step. Used by docker-compose.yml.
+#
+#   docker build -t mesh-ca-rotator .
+#   docker run --rm mesh-ca-rotator --help
+#
+# node:20 (Debian, not -slim) brings python3, make and g++ in case better-sqlite3 has to compile its
+# native addon instead of downloading a prebuilt one.
+FROM node:20
+
+WORKDIR /app
+
+# Dependencies first, so a code change does not re-run `npm ci`.
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund && npm cache clean --force
+
+COPY . .
+
+# The control plane's store (SQLite), its token file and its secret key file live in /data.
+RUN mkdir -p /data && chown node:node /data
+VOLUME ["/data"]
+USER node
+
+# Kuma's API port, served by `ca-rotate control-plane --host 0.0.0.0`.
+EXPOSE 5681
+
+ENTRYPOINT ["node", "bin/ca-rotate.js"]
+CMD ["--help"]
