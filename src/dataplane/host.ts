@@ -5,8 +5,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { AckBatcher } from './ack-batcher';
-import { ProxyConfigEventSchema, type ProxyAckMessage } from './config';
+import { ProxyConfigEventSchema, type ProxyAckMessage, type ProxyConfigEvent } from './config';
 import { DataplaneControlPlaneClient } from './control-plane-client';
 import type { ProxyKeyType } from './identity';
 import { MtlsListener } from './mtls-server';
@@ -28,6 +29,12 @@ export interface DataplaneHostOptions {
   /** Start the traffic generator once proxies are ready to talk (true: default options). */
   traffic?: boolean | TrafficOptions;
   logger?: (line: string) => void;
+  /**
+   * Each config is applied after a random delay up to this many ms (default 0), per proxy in order. Real
+   * meshes spread proxies over many machines, so an edit reaches them over seconds; this brings that
+   * spread into one process (without it a careless rotation would look harmless in a demo).
+   */
+  propagationJitterMs?: number;
   /** Identifies the host's SSE stream. Default `<hostname>/<pid>/<namePrefix>`. */
   hostId?: string;
 }
@@ -94,6 +101,7 @@ export async function startDataplaneHost(options: DataplaneHostOptions): Promise
   }
   log(`created ${proxies.length} proxies (${options.keyType ?? 'ecdsa-p256'} keys) in ${Date.now() - started} ms`);
 
+  let stopped = false;
   const readinessWaiters = new Set<() => void>();
   const recheckWaiters = () => {
     for (const check of readinessWaiters) check();
@@ -107,6 +115,18 @@ export async function startDataplaneHost(options: DataplaneHostOptions): Promise
     },
     onError: (error) => log(`ack batch failed, will retry: ${error instanceof Error ? error.message : String(error)}`),
   });
+
+  const propagationJitterMs = options.propagationJitterMs ?? 0;
+  const applyQueues = new Map<DataplaneProxy, Promise<void>>();
+  const apply = (proxy: DataplaneProxy, config: ProxyConfigEvent) => {
+    if (stopped) return;
+    try {
+      acks.enqueue(proxy.applyConfig(config));
+    } catch (error) {
+      // Not acked: the control plane keeps seeing the old state, and its gates wait.
+      log(`${proxy.name}: config version ${config.version} not applied: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  };
 
   const onConfig = (data: string) => {
     let parsed: unknown;
@@ -127,11 +147,16 @@ export async function startDataplaneHost(options: DataplaneHostOptions): Promise
       log(`ignored config for unknown proxy ${config.mesh}/${config.name}`);
       return;
     }
-    try {
-      acks.enqueue(proxy.applyConfig(config));
-    } catch (error) {
-      // Not acked: the control plane keeps seeing the old state, and its gates wait.
-      log(`${proxy.name}: config version ${config.version} not applied: ${error instanceof Error ? error.message : String(error)}`);
+    if (propagationJitterMs > 0) {
+      // Each proxy applies its configs in order, each after its own random delay.
+      const previous = applyQueues.get(proxy) ?? Promise.resolve();
+      const next = previous.then(() => sleep(Math.random() * propagationJitterMs)).then(() => apply(proxy, config));
+      applyQueues.set(proxy, next);
+      void next.finally(() => {
+        if (applyQueues.get(proxy) === next) applyQueues.delete(proxy);
+      });
+    } else {
+      apply(proxy, config);
     }
   };
 
@@ -189,7 +214,6 @@ export async function startDataplaneHost(options: DataplaneHostOptions): Promise
       check();
     });
 
-  let stopped = false;
   return {
     hostId,
     proxies: proxies.map((proxy) => proxy.name),

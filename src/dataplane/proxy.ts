@@ -46,7 +46,7 @@ export class DataplaneProxy {
     readonly descriptor: ProxyDescriptor,
     private readonly key: ProxyKey,
   ) {
-    this.csrPem = key.createCsrPem({ commonName: descriptor.name, organization: descriptor.mesh });
+    this.csrPem = key.createCsrPem(descriptor.name);
   }
 
   static async create(descriptor: ProxyDescriptor, keyType: ProxyKeyType = 'ecdsa-p256'): Promise<DataplaneProxy> {

@@ -5,6 +5,7 @@
  */
 import { X509Certificate, constants as cryptoConstants, createHash } from 'node:crypto';
 import tls from 'node:tls';
+import { sha256Fingerprint as sha256DerFingerprint } from '../pki/certificate';
 import type { ProxyConfigEvent } from './config';
 import type { ProxyKey } from './identity';
 
@@ -20,9 +21,9 @@ export interface AppliedTlsConfig {
   contentDigest: string;
 }
 
-/** SHA-256 of the DER, hex lower case. */
+/** SHA-256 of the DER, hex lower case (the form the control plane maps to backends). */
 export function sha256Fingerprint(certificate: X509Certificate): string {
-  return createHash('sha256').update(certificate.raw).digest('hex');
+  return sha256DerFingerprint(certificate.raw);
 }
 
 const PEM_BLOCK = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
