@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Provides the two real servers the project runs against: the Temporal CLI (dev server) and OpenBao
 # (a Vault-API server). Each is looked for first, then built once from the Go module proxy into a cache
-# outside the repository and reused. Prints what it did; the last two lines are `temporal=PATH` and
+# outside the repository and reused. Prints what it did; the last lines are `temporal=PATH` and
 # `bao=PATH` (empty when unavailable) for scripts to read.
+# Usage: provide-binaries.sh [temporal] [bao]   (default: both)
 set -euo pipefail
 
 cache_dir="${MESH_CA_ROTATOR_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/mesh-ca-rotator}"
@@ -30,7 +31,7 @@ provide_temporal() {
     say "temporal: using cached $bin_dir/temporal"; echo "$bin_dir/temporal"; return
   fi
   if ! have_go; then
-    say "temporal: not found and no Go toolchain; the SDK's own download will be tried"; echo ""; return
+    say "temporal: not found and no Go toolchain; the Temporal SDK will download a dev server (needs internet)"; echo ""; return
   fi
   say "temporal: building github.com/temporalio/cli/cmd/temporal@$TEMPORAL_CLI_VERSION (first time only, a few minutes)"
   local start=$SECONDS
@@ -89,7 +90,12 @@ GOMAIN
   echo "$bin_dir/bao"
 }
 
-temporal_path=$(provide_temporal)
-bao_path=$(provide_bao)
-echo "temporal=$temporal_path"
-echo "bao=$bao_path"
+wanted=("$@")
+[ ${#wanted[@]} -gt 0 ] || wanted=(temporal bao)
+for what in "${wanted[@]}"; do
+  case "$what" in
+    temporal) echo "temporal=$(provide_temporal)" ;;
+    bao) echo "bao=$(provide_bao)" ;;
+    *) say "unknown binary '$what' (expected temporal or bao)"; exit 2 ;;
+  esac
+done

@@ -3,6 +3,7 @@
  * (commander), loads settings, and maps failures to the exit codes of the contract:
  * 0 done, 2 invalid input or refused (one clear line), 1 unexpected.
  */
+import os from 'node:os';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { runControlPlaneCommand } from '../controlplane/main';
 import { runDataplanesCommand } from '../dataplane/main';
@@ -119,7 +120,9 @@ export function buildProgram(run: (action: () => Promise<number>) => Promise<voi
     .option('--mesh <name>', 'mesh name', 'default')
     .option('--services <k>', 'spread the proxies over K services', positiveInteger('--services'))
     .option('--traffic', 'send continuous mTLS requests between random pairs')
-    .action((o: { count: number; mesh: string; services?: number; traffic?: boolean }) =>
+    // Stable names: a restarted host re-registers the same proxies instead of leaving offline ones behind.
+    .option('--name-prefix <prefix>', 'proxies are named <prefix>-<i>', `dp-${os.hostname()}`)
+    .action((o: { count: number; mesh: string; services?: number; traffic?: boolean; namePrefix: string }) =>
       run(() => {
         const s = settings();
         if (!s.controlPlaneToken) throw new CliError('CA_ROTATE_CP_TOKEN is not set: the proxies need the control plane token', EXIT_REFUSED);

@@ -31,6 +31,7 @@ export function formatStatus(status: RotationStatus, withBars: boolean): string 
   for (const step of status.steps) lines.push(`  ${stepLine(step, withBars)}`);
   const current = status.steps.find((s) => s.name === status.step);
   if (current && current.state === 'waiting' && current.pending.length > 0) lines.push(`  waiting for: ${current.pending.join(', ')}`);
+  if (status.excludedProxies > 0) lines.push(`  ${status.excludedProxies} offline proxies excluded by --offline-proxies`);
   return lines.join('\n');
 }
 
@@ -46,5 +47,6 @@ export function statusJson(status: RotationStatus): Record<string, unknown> {
     paused: status.paused,
     pauseReason: status.pauseReason,
     waitingForApproval: status.waitingForApproval,
+    excludedProxies: status.excludedProxies,
   };
 }

@@ -16,7 +16,7 @@ import { startDataplaneHost, type DataplaneHost } from '../dataplane/host';
 import type { TrafficOptions } from '../dataplane/traffic';
 import { provideDevBinaries } from '../devstack/binaries';
 import { startOpenBaoDevServer, type OpenBaoDevServer } from '../devstack/openbao';
-import { startTemporalDevServer, type TemporalDevServer } from '../devstack/temporal';
+import { startTemporal, type TemporalDevServer } from '../devstack/temporal';
 import { provisionDevPki } from '../ca/vault-dev-pki';
 import type { Backend, Mesh } from '../mesh/schema';
 import { encodeBase64 } from '../mesh/base64';
@@ -79,11 +79,10 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     let temporal: LocalStack['temporal'];
     let vault = options.vault;
     if (!options.temporal || (options.needVault && !vault)) {
-      const binaries = await provideDevBinaries();
+      const binaries = await provideDevBinaries([...(options.temporal ? [] : ['temporal' as const]), ...(options.needVault && !vault ? ['bao' as const] : [])]);
       if (!options.temporal) {
-        if (!binaries.temporal) throw new Error('no Temporal CLI found or built: install Go, or set TEMPORAL_CLI_PATH');
         log('starting the Temporal dev server');
-        const devServer = await startTemporalDevServer({ binary: binaries.temporal, dbFile: path.join(workDir, 'temporal.db') });
+        const devServer = await startTemporal({ binary: binaries.temporal, dbFile: path.join(workDir, 'temporal.db') });
         cleanups.push(() => devServer.stop());
         temporal = { address: devServer.address, namespace: devServer.namespace, uiUrl: devServer.uiUrl, devServer };
       } else {

@@ -17,8 +17,8 @@ const SCRIPT = path.resolve(__dirname, '../../scripts/provide-binaries.sh');
  * Finds or builds the Temporal CLI and OpenBao via scripts/provide-binaries.sh (one place for the
  * look-up order). Its progress goes to our stderr so a first, slow build is visible.
  */
-export async function provideDevBinaries(): Promise<DevBinaries> {
-  const child = run('bash', [SCRIPT], { maxBuffer: 16 * 1024 * 1024, timeout: 60 * 60 * 1000 });
+export async function provideDevBinaries(wanted: readonly ('temporal' | 'bao')[] = ['temporal', 'bao']): Promise<DevBinaries> {
+  const child = run('bash', [SCRIPT, ...wanted], { maxBuffer: 16 * 1024 * 1024, timeout: 60 * 60 * 1000 });
   child.child.stderr?.pipe(process.stderr);
   const { stdout } = await child;
   const found: Record<string, string> = {};

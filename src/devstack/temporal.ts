@@ -87,3 +87,35 @@ export async function startTemporalDevServer(options: TemporalDevServerOptions):
     stop: () => proc.stop(),
   };
 }
+
+/**
+ * A Temporal dev server: ours from `binary` when there is one, else the one the Temporal SDK downloads
+ * (a laptop with internet and no Go). Same search attributes and Web UI either way.
+ */
+export async function startTemporal(options: Omit<TemporalDevServerOptions, 'binary'> & { binary?: string }): Promise<TemporalDevServer> {
+  if (options.binary) return startTemporalDevServer({ ...options, binary: options.binary });
+  const { TestWorkflowEnvironment } = await import('@temporalio/testing');
+  const { defineSearchAttributeKey, SearchAttributeType } = await import('@temporalio/common');
+  const uiPort = options.uiPort ?? (await freePort());
+  const env = await TestWorkflowEnvironment.createLocal({
+    server: {
+      ip: '127.0.0.1',
+      port: options.port,
+      namespace: options.namespace,
+      dbFilename: options.dbFile,
+      ui: true,
+      uiPort,
+      searchAttributes: Object.keys(SEARCH_ATTRIBUTES).map((name) => defineSearchAttributeKey(name, SearchAttributeType.KEYWORD)),
+    },
+  });
+  const stop = () => env.teardown();
+  return {
+    address: env.address,
+    namespace: options.namespace ?? 'default',
+    uiUrl: `http://127.0.0.1:${uiPort}`,
+    dbFile: options.dbFile ?? '',
+    logFile: '',
+    process: { child: undefined as never, stop, kill9: stop },
+    stop,
+  };
+}

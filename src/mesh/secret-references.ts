@@ -16,7 +16,7 @@ function at(root: unknown, path: readonly string[]): unknown {
   return value;
 }
 
-/** Paths of secret material given inline (`inline`, `inlineString`) or as a `file` only this machine can read. */
+/** Paths of secret material given inline (`inline`, `inlineString`); `secret` and `file` name where it lives. */
 export function inlineSecretMaterial(mesh: Mesh): ValidationIssue[] {
   const issues: ValidationIssue[] = [];
   (mesh.mtls?.backends ?? []).forEach((backend, index) => {

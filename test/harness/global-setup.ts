@@ -1,6 +1,6 @@
 import { provideDevBinaries } from '../../src/devstack/binaries';
 import { startOpenBaoDevServer } from '../../src/devstack/openbao';
-import { startTemporalDevServer } from '../../src/devstack/temporal';
+import { startTemporal } from '../../src/devstack/temporal';
 
 /** Starts one real Temporal dev server and one real OpenBao dev server for the whole test run. */
 export default async function globalSetup(): Promise<void> {
@@ -8,16 +8,15 @@ export default async function globalSetup(): Promise<void> {
   // For a quick run of pure unit tests only; integration tests then fail loudly (see env.ts).
   if (process.env.TEST_NO_SERVERS === '1') return;
   const binaries = await provideDevBinaries();
-  if (!binaries.temporal) throw new Error('no Temporal CLI: install Go (to build it) or set TEMPORAL_CLI_PATH');
   const stoppers: (() => Promise<void>)[] = [];
   (globalThis as { __servers?: typeof stoppers }).__servers = stoppers;
 
-  const temporal = await startTemporalDevServer({ binary: binaries.temporal });
+  const temporal = await startTemporal({ binary: binaries.temporal });
   stoppers.push(() => temporal.stop());
   process.env.TEST_TEMPORAL_ADDRESS = temporal.address;
   process.env.TEST_TEMPORAL_NAMESPACE = temporal.namespace;
   process.env.TEST_TEMPORAL_UI_URL = temporal.uiUrl;
-  process.env.TEST_TEMPORAL_BINARY = binaries.temporal;
+  process.env.TEST_TEMPORAL_BINARY = binaries.temporal ?? '';
 
   if (process.env.VAULT_ADDR && process.env.VAULT_TOKEN) {
     process.env.TEST_VAULT_ADDR = process.env.VAULT_ADDR;

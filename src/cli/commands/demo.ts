@@ -52,6 +52,8 @@ export async function demoCommand(options: DemoOptions): Promise<number> {
     proxies: options.proxies,
     traffic: true,
     needVault: options.to === 'vault',
+    // An existing Vault (VAULT_ADDR and VAULT_TOKEN) is used as it is; otherwise an OpenBao dev server starts.
+    vault: process.env.VAULT_ADDR && process.env.VAULT_TOKEN ? { address: process.env.VAULT_ADDR, token: process.env.VAULT_TOKEN } : undefined,
     log: (line) => say(`· ${line}`),
   });
   let keepRunning = false;
