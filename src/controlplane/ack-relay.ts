@@ -23,6 +23,7 @@ export class AckRelay {
   private client: Promise<Client> | undefined;
   private lastWarning = 0;
   private inFlight: Promise<void> = Promise.resolve();
+  private stopped = false;
 
   constructor(
     private readonly temporal: { address: string; namespace: string } | undefined,
@@ -31,7 +32,7 @@ export class AckRelay {
 
   /** Queues the current state of changed proxies, tagged with the mesh's insight seq after the change. */
   proxiesChanged(rows: readonly DataplaneRow[], seqs: ReadonlyMap<string, number>): void {
-    if (!this.temporal) return;
+    if (!this.temporal || this.stopped) return;
     for (const row of rows) {
       const batch = this.batchFor(row.mesh, seqs.get(row.mesh));
       batch.removed.delete(row.name);
@@ -41,14 +42,16 @@ export class AckRelay {
   }
 
   proxyRemoved(mesh: string, name: string, seq: number): void {
-    if (!this.temporal) return;
+    if (!this.temporal || this.stopped) return;
     const batch = this.batchFor(mesh, seq);
     batch.states.delete(name);
     batch.removed.add(name);
     this.schedule();
   }
 
+  /** Sends what is pending, then closes the Temporal connection; later changes are not relayed. */
   async stop(): Promise<void> {
+    this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     await this.flush();
@@ -88,7 +91,10 @@ export class AckRelay {
       await client.workflow.getHandle(rotationWorkflowId(mesh)).signal(PROXY_ACKS_SIGNAL, payload);
     } catch (err) {
       if (err instanceof WorkflowNotFoundError) return;
+      // Reconnect next time; close what we had so no channel lingers.
+      const broken = this.client;
       this.client = undefined;
+      void broken?.then((c) => c.connection.close()).catch(() => undefined);
       const now = Date.now();
       if (now - this.lastWarning > WARN_EVERY_MS) {
         this.lastWarning = now;

@@ -18,6 +18,7 @@ export interface HostPresenceListener {
 export class Delivery {
   private readonly streams = new Map<string, Set<ServerResponse>>();
   private readonly heartbeat: NodeJS.Timeout;
+  private closed = false;
 
   constructor(
     private readonly store: ControlPlaneStore,
@@ -35,6 +36,10 @@ export class Delivery {
 
   /** Serves `GET /dp/v1/stream?host=`: marks the host's proxies online and sends each its current config. */
   attach(host: string, res: ServerResponse): void {
+    if (this.closed) {
+      res.writeHead(503).end();
+      return;
+    }
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive', 'x-accel-buffering': 'no' });
     res.write(': connected\n\n');
     let set = this.streams.get(host);
@@ -65,7 +70,9 @@ export class Delivery {
     for (const [host, chunks] of byHost) this.writeHost(host, chunks.join(''));
   }
 
+  /** Ends every stream; proxies are not marked offline here (the next start does that for all). */
   close(): void {
+    this.closed = true;
     clearInterval(this.heartbeat);
     for (const set of this.streams.values()) for (const res of set) res.end();
     this.streams.clear();
@@ -76,6 +83,7 @@ export class Delivery {
   }
 
   private detach(host: string, res: ServerResponse): void {
+    if (this.closed) return;
     const set = this.streams.get(host);
     if (!set?.delete(res)) return;
     if (set.size === 0) {
