@@ -60,7 +60,18 @@ export class CaAccess {
   secretsChanged(mesh: string): void {
     this.secretGenerations.set(mesh, (this.secretGenerations.get(mesh) ?? 0) + 1);
     this.materials.delete(mesh);
-    for (const key of [...this.issuers.keys()]) if (key.startsWith(`${mesh}\0`)) this.issuers.delete(key);
+    for (const key of [...this.issuers.keys()]) {
+      if (!key.startsWith(`${mesh}\0`)) continue;
+      closeIssuer(this.issuers.get(key));
+      this.issuers.delete(key);
+    }
+  }
+
+  /** Releases every cached issuer (their signing threads): the control plane is stopping. */
+  async close(): Promise<void> {
+    const issuers = [...this.issuers.values()];
+    this.issuers.clear();
+    await Promise.all(issuers.map((issuer) => issuer.then((i) => i.close?.(), () => undefined)));
   }
 
   /** Makes new or changed backends usable (builtin generates its CA here, once). */
@@ -123,4 +134,8 @@ export class CaAccess {
       rootFingerprints,
     };
   }
+}
+
+function closeIssuer(issuer: Promise<Issuer> | undefined): void {
+  void issuer?.then((i) => i.close?.(), () => undefined);
 }

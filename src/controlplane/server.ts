@@ -114,6 +114,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
         await new Promise<void>((resolve) => server.close(() => resolve()));
         await issuance.drain();
         await relay.stop();
+        await ca.close();
         store.close();
       })();
       return stopping;
