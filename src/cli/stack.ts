@@ -38,9 +38,21 @@ export interface LocalStackOptions {
   workflowBundle?: WorkflowBundleWithSourceMap;
   /** Run the worker in this process (default). False: the caller runs workers (e.g. as child processes). */
   inProcessWorker?: boolean;
+  /**
+   * Starts the control plane elsewhere (e.g. a child process, so its memory is measured on its own).
+   * Called once Temporal is up; default: the control plane runs in this process.
+   */
+  startControlPlane?: (settings: ControlPlaneSettings) => Promise<RunningControlPlane>;
   taskQueue?: string;
   workDir?: string;
   log?: (line: string) => void;
+}
+
+/** What a control plane started outside the stack needs to know. */
+export interface ControlPlaneSettings {
+  dbFile: string;
+  temporal: { address: string; namespace: string };
+  vault?: { address: string; token: string };
 }
 
 export interface LocalStack {
@@ -57,6 +69,8 @@ export interface LocalStack {
   workerEnv(): NodeJS.ProcessEnv;
   stopWorker(): Promise<void>;
   startWorker(): Promise<void>;
+  /** Stops the control plane and starts it again on the same store, port and token (restart drills). */
+  restartControlPlane(downtimeMs?: number): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -104,13 +118,14 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const client = new Client({ connection, namespace: temporal.namespace });
 
     log('starting the control plane');
-    const controlPlane = await startControlPlane({
+    const controlPlaneSettings: ControlPlaneSettings = {
       dbFile: path.join(workDir, 'control-plane.db'),
-      port: 0,
       temporal: { address: temporal.address, namespace: temporal.namespace },
       vault,
-      logger: () => {},
-    });
+    };
+    let controlPlane = options.startControlPlane
+      ? await options.startControlPlane(controlPlaneSettings)
+      : await startControlPlane({ ...controlPlaneSettings, port: 0, logger: () => {} });
     cleanups.push(() => controlPlane.stop());
     const cp = new ControlPlaneClient({ url: controlPlane.url, token: controlPlane.token, timeoutMs: 30_000 });
     await cp.putMesh(initialMesh(mesh), { actor: 'setup' });
@@ -158,7 +173,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     await dataplanes.waitUntilReady(120_000);
     if (options.traffic) dataplanes.startTraffic(options.traffic === true ? undefined : options.traffic);
 
-    return {
+    const stack: LocalStack = {
       mesh,
       taskQueue,
       workDir,
@@ -178,8 +193,16 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       }),
       startWorker,
       stopWorker,
+      async restartControlPlane(downtimeMs = 1000) {
+        const port = Number(new URL(controlPlane.url).port);
+        await controlPlane.stop();
+        await new Promise((r) => setTimeout(r, downtimeMs));
+        controlPlane = await startControlPlane({ ...controlPlaneSettings, port, token: controlPlane.token, logger: () => {} });
+        stack.controlPlane = controlPlane;
+      },
       stop: stopAll,
     };
+    return stack;
   } catch (err) {
     await stopAll();
     throw err;

@@ -43,8 +43,9 @@ import { renderDetails } from './details';
 const retry: RetryPolicy = { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', nonRetryableErrorTypes: ['InvalidRotationTarget', 'MeshChangedOutsideRotation', 'MeshNotFound'] };
 
 // A control plane or Vault that is down is waited out: retries have no attempt limit.
+// Short calls: a worker that dies holding one delays the rotation by at most this timeout.
 const { preflight, applyMeshVersion, snapshotProxies } = proxyActivities<RotationActivities>({
-  startToCloseTimeout: '1 minute',
+  startToCloseTimeout: '20 seconds',
   retry,
 });
 const { reissueCertificates } = proxyActivities<RotationActivities>({

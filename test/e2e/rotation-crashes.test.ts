@@ -1,0 +1,122 @@
+/**
+ * Durability drills: `kill -9` of the worker during step 2, `kill -9` of the Temporal server
+ * mid-rotation (restarted on the same database file), and a control plane restart. Each rotation must
+ * still complete, fail no request, and leave exactly three new mesh versions.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { prepareTarget, type LocalStack } from '../../src/cli/stack';
+import { startRotation } from '../../src/cli/start-rotation';
+import { freePort } from '../../src/devstack/ports';
+import { startTemporalDevServer, type TemporalDevServer } from '../../src/devstack/temporal';
+import { approveUpdate } from '../../src/workflows/messages';
+import { testServers } from '../harness/env';
+import { spawnWorkerProcess, startTestStack, uniqueName, waitForOutput, waitForStatus } from './support';
+
+const PROXIES = 12;
+
+async function meshVersions(stack: LocalStack): Promise<number> {
+  return (await stack.cp.meshHistory(stack.mesh)).length;
+}
+
+describe('a rotation survives process crashes', () => {
+  it('completes after the worker is killed with SIGKILL during step 2 and a new worker starts', async () => {
+    const stack = await startTestStack({ proxies: PROXIES, mesh: uniqueName('kill-worker'), inProcessWorker: false });
+    const logFile = path.join(stack.workDir, 'worker.log');
+    const first = spawnWorkerProcess(stack.workerEnv(), logFile);
+    let second: ReturnType<typeof spawnWorkerProcess> | undefined;
+    try {
+      await waitForOutput(logFile, /worker polling/);
+      const before = await meshVersions(stack);
+      const target = await prepareTarget(stack, 'provided', 'ca-2');
+      // Re-issue one certificate per call so step 2 lasts long enough to die in.
+      const handle = await startRotation(stack.client, {
+        mesh: stack.mesh,
+        from: 'ca-1',
+        target,
+        taskQueue: stack.taskQueue,
+        options: { approval: 'manual', reissueBatchSize: 1 },
+      });
+      await waitForStatus(handle, (s) => s.waitingForApproval && s.step === 'add-backend');
+      await handle.executeUpdate(approveUpdate);
+      await waitForStatus(handle, (s) => s.waitingForApproval && s.step === 'switch-enabled');
+      await handle.executeUpdate(approveUpdate);
+      await waitForStatus(handle, (s) => s.step === 'switch-enabled' && ['applying', 'reissuing', 'waiting'].includes(s.steps[1]?.state ?? ''), 20_000);
+      first.kill('SIGKILL');
+      console.log('worker killed during step 2');
+
+      second = spawnWorkerProcess(stack.workerEnv(), logFile);
+      await waitForStatus(handle, (s) => s.waitingForApproval && s.step === 'remove-old', 90_000);
+      await handle.executeUpdate(approveUpdate);
+      const result = await handle.result();
+      expect(result.status).toBe('COMPLETED');
+      expect(await meshVersions(stack) - before).toBe(3);
+      expect(stack.dataplanes.stats().failed).toBe(0);
+    } finally {
+      first.kill('SIGKILL');
+      second?.kill('SIGTERM');
+      await stack.stop();
+    }
+  });
+
+  it('completes after the Temporal server is killed with SIGKILL mid-rotation and restarted on the same database', async () => {
+    const binary = testServers().temporalBinary;
+    expect(binary).not.toBe('');
+    const dbFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'temporal-kill-')), 'temporal.db');
+    const port = await freePort();
+    const uiPort = await freePort();
+    let server: TemporalDevServer = await startTemporalDevServer({ binary, dbFile, port, uiPort });
+    const stack = await startTestStack({
+      proxies: PROXIES,
+      mesh: uniqueName('kill-temporal'),
+      temporal: { address: server.address, namespace: server.namespace },
+    });
+    try {
+      const before = await meshVersions(stack);
+      const target = await prepareTarget(stack, 'builtin', 'ca-2');
+      const handle = await startRotation(stack.client, { mesh: stack.mesh, from: 'ca-1', target, taskQueue: stack.taskQueue, options: { approval: 'manual' } });
+      await waitForStatus(handle, (s) => s.waitingForApproval && s.step === 'add-backend');
+      await handle.executeUpdate(approveUpdate);
+      await waitForStatus(handle, (s) => s.waitingForApproval && s.step === 'switch-enabled');
+      await handle.executeUpdate(approveUpdate);
+      await server.process.kill9();
+      console.log('Temporal server killed after approving step 2');
+      await new Promise((r) => setTimeout(r, 1000));
+      server = await startTemporalDevServer({ binary, dbFile, port, uiPort });
+
+      await waitForStatus(handle, (s) => s.waitingForApproval && s.step === 'remove-old', 90_000);
+      await handle.executeUpdate(approveUpdate);
+      const result = await handle.result();
+      expect(result.status).toBe('COMPLETED');
+      expect(await meshVersions(stack) - before).toBe(3);
+      expect(stack.dataplanes.stats().failed).toBe(0);
+    } finally {
+      await stack.stop();
+      await server.stop();
+    }
+  });
+
+  it('completes after the control plane restarts mid-rotation', async () => {
+    const stack = await startTestStack({ proxies: PROXIES, mesh: uniqueName('restart-cp') });
+    try {
+      const before = await meshVersions(stack);
+      const target = await prepareTarget(stack, 'provided', 'ca-2');
+      const handle = await startRotation(stack.client, { mesh: stack.mesh, from: 'ca-1', target, taskQueue: stack.taskQueue, options: { approval: 'manual' } });
+      await waitForStatus(handle, (s) => s.waitingForApproval && s.step === 'add-backend');
+      await handle.executeUpdate(approveUpdate);
+      await waitForStatus(handle, (s) => s.waitingForApproval && s.step === 'switch-enabled');
+      await handle.executeUpdate(approveUpdate);
+      await stack.restartControlPlane(1500);
+      console.log('control plane restarted during step 2');
+      await waitForStatus(handle, (s) => s.waitingForApproval && s.step === 'remove-old', 90_000);
+      await handle.executeUpdate(approveUpdate);
+      const result = await handle.result();
+      expect(result.status).toBe('COMPLETED');
+      expect(await meshVersions(stack) - before).toBe(3);
+      expect(stack.dataplanes.stats().failed).toBe(0);
+    } finally {
+      await stack.stop();
+    }
+  });
+});
