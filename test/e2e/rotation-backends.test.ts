@@ -3,6 +3,7 @@
  * serving and calling each other over mTLS the whole time. Each must fail zero requests, leave exactly
  * three new mesh versions, and keep every secret out of workflow history.
  */
+import { temporal } from '@temporalio/proto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { prepareTarget, type LocalStack, type TargetBackendType } from '../../src/cli/stack';
@@ -86,9 +87,10 @@ describe('a full CA rotation under live mTLS traffic', () => {
     expect(searchable).toContain('ca-5-vault-token');
     console.log(`vault rotation history: ${events} events`);
     if (process.env.RECORD_HISTORIES === '1') {
-      const file = path.resolve(__dirname, '../fixtures/histories/builtin-to-vault.json');
+      // Binary protobuf: the SDK's JSON helpers trip over two copies of protobufjs in node_modules.
+      const file = path.resolve(__dirname, '../fixtures/histories/builtin-to-vault.history.pb');
       fs.mkdirSync(path.dirname(file), { recursive: true });
-      fs.writeFileSync(file, JSON.stringify(await run.handle.fetchHistory()));
+      fs.writeFileSync(file, temporal.api.history.v1.History.encode(await run.handle.fetchHistory()).finish());
     }
   });
 });
