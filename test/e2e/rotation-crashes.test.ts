@@ -15,6 +15,8 @@ import { testServers } from '../harness/env';
 import { spawnWorkerProcess, startTestStack, uniqueName, waitForOutput, waitForStatus } from './support';
 
 const PROXIES = 12;
+// Each drill waits out a crash: activity timeouts, server restarts, reconnects.
+jest.setTimeout(300_000);
 
 async function meshVersions(stack: LocalStack): Promise<number> {
   return (await stack.cp.meshHistory(stack.mesh)).length;
@@ -22,7 +24,6 @@ async function meshVersions(stack: LocalStack): Promise<number> {
 
 describe('a rotation survives process crashes', () => {
   it('completes after the worker is killed with SIGKILL during step 2 and a new worker starts', async () => {
-    // A killed worker's activity is retried once its start-to-close or heartbeat timeout passes.
     const stack = await startTestStack({ proxies: PROXIES, mesh: uniqueName('kill-worker'), inProcessWorker: false });
     const logFile = path.join(stack.workDir, 'worker.log');
     const first = spawnWorkerProcess(stack.workerEnv(), logFile);
