@@ -22,6 +22,8 @@ export interface RotationOptions {
   /** How often a waiting gate re-reads insights, a safety net against lost signals. */
   reconcileIntervalMs: number;
   reissueBatchSize: number;
+  /** Continue as new past this many history events (besides when the server suggests it); 0 = only then. */
+  continueAsNewAfterEvents: number;
 }
 
 export const DEFAULT_ROTATION_OPTIONS: RotationOptions = {
@@ -30,6 +32,7 @@ export const DEFAULT_ROTATION_OPTIONS: RotationOptions = {
   offlineProxies: { mode: 'wait' },
   reconcileIntervalMs: 5_000,
   reissueBatchSize: 500,
+  continueAsNewAfterEvents: 0,
 };
 
 export interface RotationInput {

@@ -352,7 +352,8 @@ export async function caRotationWorkflow(input: RotationInput, carried?: Carried
   }
 
   function suggestContinueAsNew(): boolean {
-    return workflowInfo().continueAsNewSuggested;
+    const info = workflowInfo();
+    return info.continueAsNewSuggested || (options.continueAsNewAfterEvents > 0 && info.historyLength > options.continueAsNewAfterEvents);
   }
 
   async function waitForGate(action: Action, rev: number): Promise<'passed' | 'interrupted' | 'continue-as-new'> {

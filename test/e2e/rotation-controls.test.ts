@@ -149,4 +149,27 @@ describe('controlling a rotation', () => {
     expect((await handle.result()).status).toBe('COMPLETED');
     expect(stack.dataplanes.stats().failuresByReason).toEqual({});
   });
+
+  it('continues as new mid-rotation, carrying its state, and still completes with three mesh changes', async () => {
+    const target = await prepareTarget(stack, 'builtin', 'ca-7');
+    const before = (await stack.cp.meshHistory(stack.mesh)).length;
+    const handle = await startRotation(stack.client, {
+      mesh: stack.mesh,
+      from: 'ca-6',
+      target,
+      taskQueue: stack.taskQueue,
+      options: { continueAsNewAfterEvents: 10, approval: 'manual' },
+    });
+    for (const step of ['add-backend', 'switch-enabled', 'remove-old']) {
+      await waitForStatus(handle, (s) => s.waitingForApproval && s.step === step);
+      await handle.executeUpdate(approveUpdate);
+    }
+    const result = await handle.result();
+    expect(result.status).toBe('COMPLETED');
+    expect(result.steps.map((s) => `${s.name}:${s.state}`)).toEqual(['add-backend:done', 'switch-enabled:done', 'remove-old:done']);
+    expect((await stack.cp.meshHistory(stack.mesh)).length - before).toBe(3);
+    // The result came from a later run than the first one: the history was cut and the state carried.
+    const description = await handle.describe();
+    expect(description.runId).not.toBe(handle.firstExecutionRunId);
+  });
 });
