@@ -14,6 +14,7 @@ import { MtlsListener } from './mtls-server';
 import { DataplaneProxy, type ProxyStatus } from './proxy';
 import { spiffeId } from './spiffe';
 import { SseSubscription } from './sse-client';
+import { TimeSlicedQueue } from './time-sliced-queue';
 import { TrafficGenerator, type TrafficOptions, type TrafficPair, type TrafficStats } from './traffic';
 
 export interface DataplaneHostOptions {
@@ -128,6 +129,8 @@ export async function startDataplaneHost(options: DataplaneHostOptions): Promise
     }
   };
 
+  const applyInOrder = new TimeSlicedQueue<{ proxy: DataplaneProxy; config: ProxyConfigEvent }>(({ proxy, config }) => apply(proxy, config));
+
   const onConfig = (data: string) => {
     let parsed: unknown;
     try {
@@ -156,7 +159,7 @@ export async function startDataplaneHost(options: DataplaneHostOptions): Promise
         if (applyQueues.get(proxy) === next) applyQueues.delete(proxy);
       });
     } else {
-      apply(proxy, config);
+      applyInOrder.push({ proxy, config });
     }
   };
 
@@ -233,6 +236,7 @@ export async function startDataplaneHost(options: DataplaneHostOptions): Promise
       stopped = true;
       await traffic?.stop();
       acks.stop();
+      applyInOrder.clear();
       await stream.close();
       await listener.close();
       log(`host ${hostId} stopped`);

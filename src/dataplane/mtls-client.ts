@@ -64,10 +64,13 @@ export class MtlsConnection {
         clearTimeout(timer);
         reject(new RequestFailure(reasonOf(error)));
       };
+      const onClose = () => onError(new RequestFailure('connection closed during handshake'));
       socket.once('error', onError);
+      socket.once('close', onClose);
       socket.once('secureConnect', () => {
         clearTimeout(timer);
         socket.off('error', onError);
+        socket.off('close', onClose);
         resolve(new MtlsConnection(socket, caller.name, timeoutMs));
       });
     });

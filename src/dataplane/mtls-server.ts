@@ -40,7 +40,12 @@ export class MtlsListener extends EventEmitter<MtlsListenerEvents> {
       },
     });
     this.server.on('secureConnection', (socket) => this.onSecureConnection(socket));
-    this.server.on('tlsClientError', (error) => this.reject(reasonFromCode((error as NodeJS.ErrnoException).code ?? error.message)));
+    this.server.on('tlsClientError', (error) => {
+      const code = (error as NodeJS.ErrnoException).code;
+      // A caller that went away mid-handshake (stopped, timed out) was not refused by us.
+      if (code === 'ECONNRESET' || code === 'EPIPE' || error.message === 'socket hang up') return;
+      this.reject(reasonFromCode(code ?? error.message));
+    });
   }
 
   async listen(host = '127.0.0.1', port = 0): Promise<number> {

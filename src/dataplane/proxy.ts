@@ -91,7 +91,7 @@ export class DataplaneProxy {
     // The control plane re-sends every config when the stream reconnects: keep the context, ack again.
     const previous = this.applied;
     this.applied =
-      previous && previous.contentDigest === configDigest(config) ? { ...previous, version: config.version } : buildTlsConfig(config, this.key);
+      previous && previous.contentDigest === configDigest(config) ? previous.withVersion(config.version) : buildTlsConfig(config, this.key, previous);
     return this.ackMessage();
   }
 

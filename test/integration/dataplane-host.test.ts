@@ -135,7 +135,7 @@ test('without waiting for acks, the same three edits break handshakes and the tr
     const { status, json } = await api('PUT', '/meshes/careless?force=true', { type: 'Mesh', name: 'careless', mtls });
     if (status !== 200) throw new Error(`forced PUT answered ${status}: ${JSON.stringify(json)}`);
   }
-  await waitFor(() => host.stats().failed >= 5, 20_000);
+  await waitFor(() => host.stats().failed >= 1, 30_000);
   await host.stopTraffic();
   const stats = host.stats();
   console.log(`careless rotation: ${stats.failed} of ${stats.requests} failed: ${JSON.stringify(stats.failuresByReason)}`);
