@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { startControlPlane, type RunningControlPlane } from '../../src/controlplane/server';
 import { startDataplaneHost, type DataplaneHost } from '../../src/dataplane/host';
+import { runDataplanesCommand } from '../../src/dataplane/main';
 import type { ProxyStatus } from '../../src/dataplane/proxy';
 
 const TOKEN = 'dataplane-test-token';
@@ -167,6 +168,30 @@ test('when the control plane restarts, the host reconnects, re-registers with th
   expect(after.map((s) => s.certificateIssuerFingerprint)).toEqual(before.map((s) => s.certificateIssuerFingerprint));
   await host.stopTraffic();
   expect(host.stats()).toMatchObject({ failed: 0 });
+});
+
+test('the dataplanes command prints status lines until told to stop, and never a key', async () => {
+  await putMesh({ type: 'Mesh', name: 'command', mtls: { enabledBackend: 'ca-1', backends: [{ name: 'ca-1', type: 'builtin' }] } });
+  const lines: string[] = [];
+  let stop: () => void = () => undefined;
+  const until = new Promise<void>((resolve) => (stop = resolve));
+  const exitCode = runDataplanesCommand({
+    count: 4,
+    mesh: 'command',
+    services: 2,
+    traffic: true,
+    controlPlaneUrl: controlPlane.url,
+    token: TOKEN,
+    namePrefix: 'cmd',
+    statusIntervalMs: 100,
+    print: (line) => lines.push(line),
+    until,
+  });
+  await waitFor(() => lines.some((line) => /^ready 4\/4 \| requests ok [1-9]\d* failed 0$/.test(line)), 30_000);
+  stop();
+  expect(await exitCode).toBe(0);
+  expect(lines.at(-1)).toMatch(/host .* stopped/);
+  expect(lines.join('\n')).not.toMatch(/PRIVATE KEY|dataplane-test-token/);
 });
 
 test('1,000 proxies in one host become ready (timing printed)', async () => {
