@@ -1,5 +1,7 @@
 /** The little the control plane reads from certificates and CSRs it handles. */
 import { X509Certificate, createHash } from 'node:crypto';
+import { certificateValidity } from '../pki/certificate';
+import { parsePemBlocks } from '../pki/pem';
 
 const CERTIFICATE_BLOCK = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
 const CSR_BLOCK = /-----BEGIN CERTIFICATE REQUEST-----([\s\S]+?)-----END CERTIFICATE REQUEST-----/;
@@ -16,10 +18,10 @@ export function splitCertificates(pem: string): string[] {
 
 /** When to renew on our own: with a fifth of the lifetime left, as Kuma does. */
 export function renewalTimeMs(certificatePem: string): number {
-  const certificate = new X509Certificate(certificatePem);
-  const notBefore = Date.parse(certificate.validFrom);
-  const notAfter = Date.parse(certificate.validTo);
-  return notAfter - (notAfter - notBefore) / 5;
+  const block = parsePemBlocks(certificatePem).find((b) => b.label === 'CERTIFICATE');
+  if (!block) throw new Error('no CERTIFICATE block in the issued PEM');
+  const { notBefore, notAfter } = certificateValidity(block.der);
+  return notAfter.getTime() - (notAfter.getTime() - notBefore.getTime()) / 5;
 }
 
 /** DER of a PEM CSR, or undefined when the text holds none. */

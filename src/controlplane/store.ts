@@ -224,6 +224,15 @@ export class ControlPlaneStore {
     this.db.close();
   }
 
+  private readonly statements = new Map<string, Database.Statement>();
+
+  /** Each SQL text is prepared once: preparing costs more than running the small queries acks and issuance make per proxy. */
+  private prepare(sql: string): Database.Statement {
+    let statement = this.statements.get(sql);
+    if (!statement) this.statements.set(sql, (statement = this.db.prepare(sql)));
+    return statement;
+  }
+
   transaction<T>(work: () => T): T {
     return this.db.transaction(work)();
   }
@@ -231,7 +240,7 @@ export class ControlPlaneStore {
   // ---- meshes -------------------------------------------------------------------------------
 
   getMesh(name: string): StoredMesh | undefined {
-    const row = this.db.prepare('SELECT version, mesh_json, creation_time, modification_time FROM meshes WHERE name = ?').get(name) as
+    const row = this.prepare('SELECT version, mesh_json, creation_time, modification_time FROM meshes WHERE name = ?').get(name) as
       | { version: number; mesh_json: string; creation_time: string; modification_time: string }
       | undefined;
     if (!row) return undefined;
@@ -239,12 +248,12 @@ export class ControlPlaneStore {
   }
 
   listMeshes(): StoredMesh[] {
-    const rows = this.db.prepare('SELECT name FROM meshes ORDER BY name').all() as { name: string }[];
+    const rows = this.prepare('SELECT name FROM meshes ORDER BY name').all() as { name: string }[];
     return rows.flatMap((r) => this.getMesh(r.name) ?? []);
   }
 
   meshVersion(name: string): number | undefined {
-    const row = this.db.prepare('SELECT version FROM meshes WHERE name = ?').get(name) as { version: number } | undefined;
+    const row = this.prepare('SELECT version FROM meshes WHERE name = ?').get(name) as { version: number } | undefined;
     return row?.version;
   }
 
@@ -262,7 +271,7 @@ export class ControlPlaneStore {
       if (meta.expectedVersion !== undefined && current?.version !== meta.expectedVersion) {
         return { ok: false as const, currentVersion: current?.version };
       }
-      const lastHistory = this.db.prepare('SELECT MAX(version) AS v FROM mesh_history WHERE mesh = ?').get(mesh.name) as { v: number | null };
+      const lastHistory = this.prepare('SELECT MAX(version) AS v FROM mesh_history WHERE mesh = ?').get(mesh.name) as { v: number | null };
       const version = Math.max(current?.version ?? 0, lastHistory.v ?? 0) + 1;
       const json = JSON.stringify(mesh);
       this.db
@@ -274,7 +283,7 @@ export class ControlPlaneStore {
       this.db
         .prepare('INSERT INTO mesh_history (mesh, version, time, actor, forced, mesh_json) VALUES (?, ?, ?, ?, ?, ?)')
         .run(mesh.name, version, meta.now, meta.actor, meta.forced ? 1 : 0, json);
-      this.db.prepare('UPDATE dataplanes SET config_version = config_version + 1 WHERE mesh = ?').run(mesh.name);
+      this.prepare('UPDATE dataplanes SET config_version = config_version + 1 WHERE mesh = ?').run(mesh.name);
       return { ok: true as const, version, created: current === undefined };
     });
   }
@@ -282,17 +291,17 @@ export class ControlPlaneStore {
   /** Deletes the mesh and everything it owns (history, secrets, proxies), as Kuma cascades. */
   deleteMesh(name: string): boolean {
     return this.transaction(() => {
-      const deleted = this.db.prepare('DELETE FROM meshes WHERE name = ?').run(name).changes > 0;
+      const deleted = this.prepare('DELETE FROM meshes WHERE name = ?').run(name).changes > 0;
       if (!deleted) return false;
       for (const table of ['mesh_history', 'secrets', 'dataplanes', 'backend_fingerprints', 'insight_seq']) {
-        this.db.prepare(`DELETE FROM ${table} WHERE mesh = ?`).run(name);
+        this.prepare(`DELETE FROM ${table} WHERE mesh = ?`).run(name);
       }
       return true;
     });
   }
 
   meshHistory(name: string): MeshHistoryEntry[] {
-    const rows = this.db.prepare('SELECT version, time, actor, forced, mesh_json FROM mesh_history WHERE mesh = ? ORDER BY version').all(name) as {
+    const rows = this.prepare('SELECT version, time, actor, forced, mesh_json FROM mesh_history WHERE mesh = ? ORDER BY version').all(name) as {
       version: number;
       time: string;
       actor: string;
@@ -305,7 +314,7 @@ export class ControlPlaneStore {
   // ---- secrets ------------------------------------------------------------------------------
 
   getSecret(mesh: string, name: string): Buffer | undefined {
-    const row = this.db.prepare('SELECT nonce, tag, ciphertext FROM secrets WHERE mesh = ? AND name = ?').get(mesh, name) as
+    const row = this.prepare('SELECT nonce, tag, ciphertext FROM secrets WHERE mesh = ? AND name = ?').get(mesh, name) as
       | { nonce: Buffer; tag: Buffer; ciphertext: Buffer }
       | undefined;
     return row ? this.cipher.open(row, `${mesh}/${name}`) : undefined;
@@ -314,7 +323,7 @@ export class ControlPlaneStore {
   putSecret(mesh: string, name: string, data: Buffer, now: string): { created: boolean } {
     const sealed = this.cipher.seal(data, `${mesh}/${name}`);
     return this.transaction(() => {
-      const exists = this.db.prepare('SELECT 1 FROM secrets WHERE mesh = ? AND name = ?').get(mesh, name) !== undefined;
+      const exists = this.prepare('SELECT 1 FROM secrets WHERE mesh = ? AND name = ?').get(mesh, name) !== undefined;
       this.db
         .prepare(
           `INSERT INTO secrets (mesh, name, nonce, tag, ciphertext, creation_time, modification_time) VALUES (?, ?, ?, ?, ?, ?, ?)
@@ -336,11 +345,11 @@ export class ControlPlaneStore {
   }
 
   deleteSecret(mesh: string, name: string): boolean {
-    return this.db.prepare('DELETE FROM secrets WHERE mesh = ? AND name = ?').run(mesh, name).changes > 0;
+    return this.prepare('DELETE FROM secrets WHERE mesh = ? AND name = ?').run(mesh, name).changes > 0;
   }
 
   listSecrets(mesh: string): { name: string; creationTime: string; modificationTime: string }[] {
-    const rows = this.db.prepare('SELECT name, creation_time, modification_time FROM secrets WHERE mesh = ? ORDER BY name').all(mesh) as {
+    const rows = this.prepare('SELECT name, creation_time, modification_time FROM secrets WHERE mesh = ? ORDER BY name').all(mesh) as {
       name: string;
       creation_time: string;
       modification_time: string;
@@ -352,7 +361,7 @@ export class ControlPlaneStore {
 
   /** Registers or re-registers proxies; a changed CSR (new key) marks the certificate for re-issue. */
   registerDataplanes(registrations: readonly DataplaneRegistration[], online: (host: string) => boolean, now: string): Map<string, number> {
-    const upsert = this.db.prepare(
+    const upsert = this.prepare(
       `INSERT INTO dataplanes (mesh, name, host, address, port, tags, csr_pem, csr_changed, online, connect_time)
        VALUES (@mesh, @name, @host, @address, @port, @tags, @csr_pem, 1, @online, @connect_time)
        ON CONFLICT (mesh, name) DO UPDATE SET
@@ -386,7 +395,7 @@ export class ControlPlaneStore {
   /** Returns the mesh's insight sequence number after the removal, or undefined when there was no such proxy. */
   deleteDataplane(mesh: string, name: string): number | undefined {
     return this.transaction(() => {
-      if (this.db.prepare('DELETE FROM dataplanes WHERE mesh = ? AND name = ?').run(mesh, name).changes === 0) return undefined;
+      if (this.prepare('DELETE FROM dataplanes WHERE mesh = ? AND name = ?').run(mesh, name).changes === 0) return undefined;
       return this.bumpInsightSeqs([mesh]).get(mesh);
     });
   }
@@ -394,40 +403,46 @@ export class ControlPlaneStore {
   // ---- insight sequence numbers: move on whenever a proxy's insights change ----------------
 
   insightSeq(mesh: string): number {
-    const row = this.db.prepare('SELECT seq FROM insight_seq WHERE mesh = ?').get(mesh) as { seq: number } | undefined;
+    const row = this.prepare('SELECT seq FROM insight_seq WHERE mesh = ?').get(mesh) as { seq: number } | undefined;
     return row?.seq ?? 0;
   }
 
   private bumpInsightSeqs(meshes: Iterable<string>): Map<string, number> {
-    const bump = this.db.prepare('INSERT INTO insight_seq (mesh, seq) VALUES (?, 1) ON CONFLICT (mesh) DO UPDATE SET seq = seq + 1 RETURNING seq');
+    const bump = this.prepare('INSERT INTO insight_seq (mesh, seq) VALUES (?, 1) ON CONFLICT (mesh) DO UPDATE SET seq = seq + 1 RETURNING seq');
     const seqs = new Map<string, number>();
     for (const mesh of new Set(meshes)) seqs.set(mesh, (bump.get(mesh) as { seq: number }).seq);
     return seqs;
   }
 
   getDataplane(mesh: string, name: string): DataplaneRow | undefined {
-    const raw = this.db.prepare('SELECT * FROM dataplanes WHERE mesh = ? AND name = ?').get(mesh, name) as RawDataplane | undefined;
+    const raw = this.prepare('SELECT * FROM dataplanes WHERE mesh = ? AND name = ?').get(mesh, name) as RawDataplane | undefined;
     return raw ? toDataplane(raw) : undefined;
   }
 
   dataplanesOfMesh(mesh: string, page?: { offset: number; size: number }): DataplaneRow[] {
     const rows = page
-      ? this.db.prepare('SELECT * FROM dataplanes WHERE mesh = ? ORDER BY name LIMIT ? OFFSET ?').all(mesh, page.size, page.offset)
-      : this.db.prepare('SELECT * FROM dataplanes WHERE mesh = ? ORDER BY name').all(mesh);
+      ? this.prepare('SELECT * FROM dataplanes WHERE mesh = ? ORDER BY name LIMIT ? OFFSET ?').all(mesh, page.size, page.offset)
+      : this.prepare('SELECT * FROM dataplanes WHERE mesh = ? ORDER BY name').all(mesh);
     return (rows as RawDataplane[]).map(toDataplane);
   }
 
+  /** The named proxies of `mesh` that exist, in name order. One query, whatever the mesh's size. */
+  dataplanesNamed(mesh: string, names: Iterable<string>): DataplaneRow[] {
+    const rows = this.prepare('SELECT * FROM dataplanes WHERE mesh = ? AND name IN (SELECT value FROM json_each(?)) ORDER BY name').all(mesh, JSON.stringify([...names])) as RawDataplane[];
+    return rows.map(toDataplane);
+  }
+
   dataplanesAfter(mesh: string, after: string | null, limit: number): DataplaneRow[] {
-    const rows = this.db.prepare('SELECT * FROM dataplanes WHERE mesh = ? AND name > ? ORDER BY name LIMIT ?').all(mesh, after ?? '', limit);
+    const rows = this.prepare('SELECT * FROM dataplanes WHERE mesh = ? AND name > ? ORDER BY name LIMIT ?').all(mesh, after ?? '', limit);
     return (rows as RawDataplane[]).map(toDataplane);
   }
 
   countDataplanes(mesh: string): number {
-    return (this.db.prepare('SELECT COUNT(*) AS n FROM dataplanes WHERE mesh = ?').get(mesh) as { n: number }).n;
+    return (this.prepare('SELECT COUNT(*) AS n FROM dataplanes WHERE mesh = ?').get(mesh) as { n: number }).n;
   }
 
   dataplanesOfHost(host: string): DataplaneRow[] {
-    return (this.db.prepare('SELECT * FROM dataplanes WHERE host = ? ORDER BY mesh, name').all(host) as RawDataplane[]).map(toDataplane);
+    return (this.prepare('SELECT * FROM dataplanes WHERE host = ? ORDER BY mesh, name').all(host) as RawDataplane[]).map(toDataplane);
   }
 
   /** Proxies of `mesh` that need a certificate from `enabledBackend`: none yet, another backend's, a new key, or near expiry. */
@@ -443,13 +458,13 @@ export class ControlPlaneStore {
 
   /** Stores newly issued certificates; the proxies' config versions move on. */
   recordCertificates(issued: readonly { mesh: string; name: string; csrPem: string; certificate: IssuedCertificate }[], now: string): void {
-    const update = this.db.prepare(
+    const update = this.prepare(
       `UPDATE dataplanes SET cert_pem = ?, cert_chain = ?, cert_backend = ?, cert_issuer_fp = ?, cert_expires_at = ?, cert_renew_after_ms = ?,
          csr_changed = CASE WHEN csr_pem = ? THEN 0 ELSE 1 END,
          config_version = config_version + 1, last_regeneration = ?, regenerations = regenerations + 1
        WHERE mesh = ? AND name = ?`,
     );
-    const fingerprint = this.db.prepare("INSERT OR IGNORE INTO backend_fingerprints (mesh, kind, fingerprint, backend) VALUES (?, 'issuer', ?, ?)");
+    const fingerprint = this.prepare("INSERT OR IGNORE INTO backend_fingerprints (mesh, kind, fingerprint, backend) VALUES (?, 'issuer', ?, ?)");
     this.transaction(() => {
       for (const { mesh, name, csrPem, certificate: c } of issued) {
         update.run(c.pem, JSON.stringify(c.chain), c.backend, c.issuerFingerprint, c.expiresAt, c.renewAfterMs, csrPem, now, mesh, name);
@@ -459,7 +474,7 @@ export class ControlPlaneStore {
   }
 
   recordRootFingerprints(mesh: string, backend: string, fingerprints: readonly string[]): void {
-    const insert = this.db.prepare("INSERT OR IGNORE INTO backend_fingerprints (mesh, kind, fingerprint, backend) VALUES (?, 'root', ?, ?)");
+    const insert = this.prepare("INSERT OR IGNORE INTO backend_fingerprints (mesh, kind, fingerprint, backend) VALUES (?, 'root', ?, ?)");
     this.transaction(() => {
       for (const fp of fingerprints) insert.run(mesh, fp, backend);
     });
@@ -467,7 +482,7 @@ export class ControlPlaneStore {
 
   /** Every fingerprint of `kind` ever recorded for the mesh, with the backends it belongs to. */
   fingerprints(mesh: string, kind: FingerprintKind): Map<string, string[]> {
-    const rows = this.db.prepare('SELECT fingerprint, backend FROM backend_fingerprints WHERE mesh = ? AND kind = ?').all(mesh, kind) as {
+    const rows = this.prepare('SELECT fingerprint, backend FROM backend_fingerprints WHERE mesh = ? AND kind = ?').all(mesh, kind) as {
       fingerprint: string;
       backend: string;
     }[];
@@ -478,7 +493,7 @@ export class ControlPlaneStore {
 
   /** Applies acks; an ack older than one already applied is ignored. Returns the rows that changed and the meshes' new seqs. */
   recordInsights(updates: readonly InsightUpdate[]): { changed: DataplaneRow[]; seqs: Map<string, number> } {
-    const update = this.db.prepare(
+    const update = this.prepare(
       'UPDATE dataplanes SET acked_version = ?, issued_backend = ?, supported_backends = ? WHERE mesh = ? AND name = ? AND acked_version <= ?',
     );
     return this.transaction(() => {
@@ -498,9 +513,9 @@ export class ControlPlaneStore {
   setHostOnline(host: string, online: boolean, now: string): { rows: DataplaneRow[]; seqs: Map<string, number> } {
     return this.transaction(() => {
       if (online) {
-        this.db.prepare('UPDATE dataplanes SET online = 1, connect_time = ?, disconnect_time = NULL WHERE host = ?').run(now, host);
+        this.prepare('UPDATE dataplanes SET online = 1, connect_time = ?, disconnect_time = NULL WHERE host = ?').run(now, host);
       } else {
-        this.db.prepare('UPDATE dataplanes SET online = 0, disconnect_time = ? WHERE host = ? AND online = 1').run(now, host);
+        this.prepare('UPDATE dataplanes SET online = 0, disconnect_time = ? WHERE host = ? AND online = 1').run(now, host);
       }
       const rows = this.dataplanesOfHost(host);
       return { rows, seqs: this.bumpInsightSeqs(rows.map((r) => r.mesh)) };
@@ -509,6 +524,6 @@ export class ControlPlaneStore {
 
   /** After a restart no stream is connected yet: every proxy starts offline. */
   markAllOffline(now: string): void {
-    this.db.prepare('UPDATE dataplanes SET online = 0, disconnect_time = ? WHERE online = 1').run(now);
+    this.prepare('UPDATE dataplanes SET online = 0, disconnect_time = ? WHERE online = 1').run(now);
   }
 }

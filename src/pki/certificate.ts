@@ -120,6 +120,18 @@ export function parseCertificateDer(der: Buffer): CertificateInfo {
   };
 }
 
+/**
+ * The validity period of a certificate (DER), read without building an X509Certificate: the control plane
+ * needs only these dates of every certificate it issues, and OpenSSL's parse costs far more than this walk.
+ */
+export function certificateValidity(der: Buffer): { notBefore: Date; notAfter: Date } {
+  const tbs = expectTag(children(readSingle(der))[0], Tag.SEQUENCE, 'TBSCertificate');
+  const fields = children(tbs);
+  const offset = fields[0]?.tag === contextTag(0, true) ? 1 : 0;
+  const validity = children(expectTag(fields[offset + 3], Tag.SEQUENCE, 'validity'));
+  return { notBefore: decodeTime(validity[0] as DerNode), notAfter: decodeTime(validity[1] as DerNode) };
+}
+
 /** Every certificate of a PEM bundle, in order. Throws when a block is not a certificate or does not parse. */
 export function parseCertificateChainPem(pem: string | Buffer): CertificateInfo[] {
   const blocks = parsePemBlocks(pem.toString());
