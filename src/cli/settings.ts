@@ -3,6 +3,7 @@
  * are secrets: they are never printed.
  */
 import { z } from 'zod';
+import { ROTATION_TASK_QUEUE } from '../workflows/messages';
 
 const SettingsSchema = z.object({
   temporalAddress: z.string().regex(/^[^\s:]+:\d+$/, 'must be host:port, e.g. localhost:7233'),
@@ -12,6 +13,8 @@ const SettingsSchema = z.object({
   vaultAddress: z.url().optional(),
   vaultToken: z.string().optional(),
   temporalUiUrl: z.url().optional(),
+  /** CA_ROTATE_TASK_QUEUE: lets several stacks share one Temporal server (tests); users keep the default. */
+  taskQueue: z.string().min(1),
 });
 export type Settings = z.infer<typeof SettingsSchema>;
 
@@ -33,6 +36,7 @@ export function loadSettings(flags: ConnectionFlags, env: NodeJS.ProcessEnv = pr
     vaultAddress: env.VAULT_ADDR || undefined,
     vaultToken: env.VAULT_TOKEN || undefined,
     temporalUiUrl: flags.temporalUi ?? (env.TEMPORAL_UI_URL || undefined),
+    taskQueue: env.CA_ROTATE_TASK_QUEUE || ROTATION_TASK_QUEUE,
   };
   const parsed = SettingsSchema.safeParse(candidate);
   if (!parsed.success) {

@@ -2,7 +2,7 @@
  * Starting a rotation: the one code path behind `ca-rotate start`, the demo and the tests.
  * One rotation per mesh: workflow ID `ca-rotation/<mesh>` with ID conflict policy FAIL.
  */
-import { Client, WorkflowExecutionAlreadyStartedError, type WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
+import { Client, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
 import { rotationWorkflowId } from '../mesh/insights';
 import type { Mesh } from '../mesh/schema';
 import { ROTATION_TASK_QUEUE, type RotationOptions } from '../workflows/messages';
@@ -15,6 +15,25 @@ export interface StartRotationRequest {
   target: Mesh;
   options?: Partial<RotationOptions>;
   taskQueue?: string;
+}
+
+function alreadyRunning(mesh: string): CliError {
+  const workflowId = rotationWorkflowId(mesh);
+  return new CliError(`a rotation of mesh "${mesh}" is already running (workflow ${workflowId}): see \`ca-rotate status --mesh ${mesh}\``, EXIT_REFUSED);
+}
+
+/**
+ * Refuses early when the mesh's rotation is running, before anything else changes: `start` uploads
+ * the target's Secrets, and those may be the very ones the running rotation is about to use.
+ */
+export async function refuseIfRotationRunning(client: Client, mesh: string): Promise<void> {
+  try {
+    const description = await client.workflow.getHandle(rotationWorkflowId(mesh)).describe();
+    if (description.status.name === 'RUNNING') throw alreadyRunning(mesh);
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) return;
+    throw err;
+  }
 }
 
 export async function startRotation(client: Client, request: StartRotationRequest): Promise<WorkflowHandleWithFirstExecutionRunId<typeof caRotationWorkflow>> {
@@ -31,7 +50,7 @@ export async function startRotation(client: Client, request: StartRotationReques
     });
   } catch (err) {
     if (err instanceof WorkflowExecutionAlreadyStartedError) {
-      throw new CliError(`a rotation of mesh "${request.mesh}" is already running (workflow ${workflowId}): see \`ca-rotate status --mesh ${request.mesh}\``, EXIT_REFUSED);
+      throw alreadyRunning(request.mesh);
     }
     throw err;
   }

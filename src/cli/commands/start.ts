@@ -8,7 +8,7 @@ import { checkDocuments, readInputFile } from '../documents';
 import { CliError, EXIT_OK, EXIT_REFUSED } from '../errors';
 import { printIssues, printJson } from '../output';
 import type { Settings } from '../settings';
-import { startRotation } from '../start-rotation';
+import { refuseIfRotationRunning, startRotation } from '../start-rotation';
 import { connectTemporal } from '../temporal';
 
 export interface StartFlags {
@@ -62,15 +62,16 @@ export async function startCommand(flags: StartFlags, settings: Settings): Promi
     return EXIT_REFUSED;
   }
 
-  // Secrets go to the control plane directly; the workflow only ever sees their names.
-  const cp = controlPlaneClient(settings);
-  for (const secret of checked.secrets ?? []) {
-    if (secret.mesh === target.name) await onControlPlane(settings, () => cp.putSecret(secret));
-  }
-
   const temporal = await connectTemporal(settings);
   try {
-    const handle = await startRotation(temporal.client, { mesh: target.name, from: planned.plan.from, target, options });
+    // Checked before the upload below: a second `start` must not replace the Secrets of a running rotation.
+    await refuseIfRotationRunning(temporal.client, target.name);
+    // Secrets go to the control plane directly; the workflow only ever sees their names.
+    const cp = controlPlaneClient(settings);
+    for (const secret of checked.secrets ?? []) {
+      if (secret.mesh === target.name) await onControlPlane(settings, () => cp.putSecret(secret));
+    }
+    const handle = await startRotation(temporal.client, { mesh: target.name, from: planned.plan.from, target, options, taskQueue: settings.taskQueue });
     const summary = { started: true, workflowId: handle.workflowId, runId: handle.firstExecutionRunId, mesh: target.name, from: planned.plan.from, to: planned.plan.to };
     if (flags.json) printJson(summary);
     else {

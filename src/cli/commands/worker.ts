@@ -1,7 +1,6 @@
 /** `ca-rotate worker`: runs the rotation worker until SIGINT/SIGTERM. */
 import { rotationActivitiesFor } from '../../activities';
 import { createRotationWorker } from '../../worker';
-import { ROTATION_TASK_QUEUE } from '../../workflows/messages';
 import { CliError, EXIT_OK, EXIT_UNEXPECTED, errorMessage } from '../errors';
 import type { Settings } from '../settings';
 
@@ -11,8 +10,7 @@ export async function workerCommand(settings: Settings): Promise<number> {
     controlPlaneToken: settings.controlPlaneToken,
     vault: { address: settings.vaultAddress, token: settings.vaultToken },
   });
-  // CA_ROTATE_TASK_QUEUE lets several stacks share one Temporal server (tests); users keep the default.
-  const taskQueue = process.env.CA_ROTATE_TASK_QUEUE || ROTATION_TASK_QUEUE;
+  const taskQueue = settings.taskQueue;
   let created;
   try {
     created = await createRotationWorker({ temporalAddress: settings.temporalAddress, namespace: settings.namespace, activities, taskQueue });
