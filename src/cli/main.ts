@@ -2,21 +2,23 @@
  * `ca-rotate`: the command line. Each command lives in its own module; this file parses flags
  * (commander), loads settings, and maps failures to the exit codes of the contract:
  * 0 done, 2 invalid input or refused (one clear line), 1 unexpected.
+ * Command modules load on demand, so `validate` or `status` do not pay at startup for the worker,
+ * the control plane and the proxies.
  */
 import os from 'node:os';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { runControlPlaneCommand } from '../controlplane/main';
-import { runDataplanesCommand } from '../dataplane/main';
 import { CONTROL_UPDATES, type ControlName } from '../workflows/messages';
-import { controlCommand } from './commands/control';
-import { demoCommand } from './commands/demo';
-import { planCommand } from './commands/plan';
-import { startCommand } from './commands/start';
-import { statusCommand } from './commands/status';
-import { validateCommand } from './commands/validate';
-import { workerCommand } from './commands/worker';
 import { CliError, EXIT_REFUSED, EXIT_UNEXPECTED, errorMessage } from './errors';
 import { loadSettings, SettingsError, type ConnectionFlags } from './settings';
+
+/**
+ * Loads a command's module when that command runs. A CommonJS require, not `import()`: the installed
+ * entry point (bin/ca-rotate.js) registers tsx for require only.
+ */
+function load<T>(id: string): T {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require(id) as T;
+}
 
 function positiveInteger(flag: string) {
   return (text: string): number => {
@@ -49,7 +51,7 @@ export function buildProgram(run: (action: () => Promise<number>) => Promise<voi
     .description('check a Mesh and its Secrets: everything Kuma rejects, and what it misses')
     .requiredOption('-f, --file <file>', 'multi-document YAML: one Mesh and the Secrets it references')
     .option('--json', 'print one JSON document')
-    .action((o: { file: string; json?: boolean }) => run(() => validateCommand(o, settings())));
+    .action((o: { file: string; json?: boolean }) => run(() => load<typeof import('./commands/validate')>('./commands/validate').validateCommand(o, settings())));
 
   program
     .command('plan')
@@ -57,7 +59,7 @@ export function buildProgram(run: (action: () => Promise<number>) => Promise<voi
     .requiredOption('-f, --file <file>', 'the target Mesh (its enabledBackend is the new backend)')
     .option('--current <file>', 'the current Mesh (default: read from the control plane)')
     .option('--json', 'print one JSON document')
-    .action((o: { file: string; current?: string; json?: boolean }) => run(() => planCommand(o, settings())));
+    .action((o: { file: string; current?: string; json?: boolean }) => run(() => load<typeof import('./commands/plan')>('./commands/plan').planCommand(o, settings())));
 
   program
     .command('start')
@@ -67,7 +69,7 @@ export function buildProgram(run: (action: () => Promise<number>) => Promise<voi
     .option('--step-timeout <duration>', 'a step still waiting after this long pauses the rotation (default 10m)')
     .option('--offline-proxies <policy>', 'wait (default), or exclude-after=DURATION')
     .option('--json', 'print one JSON document')
-    .action((o: { file: string; approval?: string; stepTimeout?: string; offlineProxies?: string; json?: boolean }) => run(() => startCommand(o, settings())));
+    .action((o: { file: string; approval?: string; stepTimeout?: string; offlineProxies?: string; json?: boolean }) => run(() => load<typeof import('./commands/start')>('./commands/start').startCommand(o, settings())));
 
   program
     .command('status')
@@ -75,7 +77,7 @@ export function buildProgram(run: (action: () => Promise<number>) => Promise<voi
     .option('--mesh <name>', 'mesh name', 'default')
     .option('--watch', 'follow until the rotation finishes')
     .option('--json', 'print JSON (with --watch: one document a change)')
-    .action((o: { mesh: string; watch?: boolean; json?: boolean }) => run(() => statusCommand(o, settings())));
+    .action((o: { mesh: string; watch?: boolean; json?: boolean }) => run(() => load<typeof import('./commands/status')>('./commands/status').statusCommand(o, settings())));
 
   const controlHelp: Record<ControlName, string> = {
     pause: 'finish the current wait, then take no new step until resume',
@@ -91,13 +93,13 @@ export function buildProgram(run: (action: () => Promise<number>) => Promise<voi
       .option('--mesh <name>', 'mesh name', 'default')
       .option('--json', 'print one JSON document');
     if (control === 'pause') command.option('--reason <text>', 'why (shown in status and the Temporal UI)');
-    command.action((o: { mesh: string; reason?: string; json?: boolean }) => run(() => controlCommand(control, o, settings())));
+    command.action((o: { mesh: string; reason?: string; json?: boolean }) => run(() => load<typeof import('./commands/control')>('./commands/control').controlCommand(control, o, settings())));
   }
 
   program
     .command('worker')
     .description('run the rotation worker (Temporal task queue "ca-rotation")')
-    .action(() => run(() => workerCommand(settings())));
+    .action(() => run(() => load<typeof import('./commands/worker')>('./commands/worker').workerCommand(settings())));
 
   program
     .command('control-plane')
@@ -108,6 +110,7 @@ export function buildProgram(run: (action: () => Promise<number>) => Promise<voi
     .option('--show-token', 'print the API token if this start generated it')
     .action((o: { db: string; port: number; host: string; showToken?: boolean }) =>
       run(async () => {
+        const { runControlPlaneCommand } = load<typeof import('../controlplane/main')>('../controlplane/main');
         await runControlPlaneCommand({ db: o.db, port: o.port, host: o.host, showToken: o.showToken });
         return 0;
       }),
@@ -123,9 +126,10 @@ export function buildProgram(run: (action: () => Promise<number>) => Promise<voi
     // Stable names: a restarted host re-registers the same proxies instead of leaving offline ones behind.
     .option('--name-prefix <prefix>', 'proxies are named <prefix>-<i>', `dp-${os.hostname()}`)
     .action((o: { count: number; mesh: string; services?: number; traffic?: boolean; namePrefix: string }) =>
-      run(() => {
+      run(async () => {
         const s = settings();
         if (!s.controlPlaneToken) throw new CliError('CA_ROTATE_CP_TOKEN is not set: the proxies need the control plane token', EXIT_REFUSED);
+        const { runDataplanesCommand } = load<typeof import('../dataplane/main')>('../dataplane/main');
         return runDataplanesCommand({ ...o, controlPlaneUrl: s.controlPlaneUrl, token: s.controlPlaneToken });
       }),
     );
@@ -137,7 +141,7 @@ export function buildProgram(run: (action: () => Promise<number>) => Promise<voi
     .addOption(new Option('--to <type>', 'the new CA backend').choices(['builtin', 'provided', 'vault']).default('provided'))
     .option('--json', 'print the summary as one JSON document (last line)')
     .option('--keep', 'leave everything running to explore the Temporal UI (Ctrl-C ends it)')
-    .action((o: { proxies: number; to: 'builtin' | 'provided' | 'vault'; json?: boolean; keep?: boolean }) => run(() => demoCommand(o)));
+    .action((o: { proxies: number; to: 'builtin' | 'provided' | 'vault'; json?: boolean; keep?: boolean }) => run(() => load<typeof import('./commands/demo')>('./commands/demo').demoCommand(o)));
 
   return program;
 }
