@@ -10,15 +10,17 @@ export function printIssues(kind: 'error' | 'warning', issues: readonly Validati
   for (const issue of issues) process.stdout.write(`  ${kind}: ${issue.path || '(document)'}: ${issue.message}\n`);
 }
 
+/** `total` 0 (no proxy counted yet) is an empty bar: a step that has not started must not look finished. */
 export function progressBar(done: number, total: number, width = 30): string {
-  const ratio = total === 0 ? 1 : Math.min(1, done / total);
+  const ratio = total === 0 ? 0 : Math.min(1, done / total);
   const filled = Math.round(ratio * width);
   return `[${'#'.repeat(filled)}${'-'.repeat(width - filled)}]`;
 }
 
 function stepLine(step: ActionStatus, withBar: boolean): string {
   const counts = `${step.proxies.done}/${step.proxies.total}`;
-  const bar = withBar ? `${progressBar(step.proxies.done, step.proxies.total)} ` : '';
+  // A step done with no proxy in the mesh is complete all the same.
+  const bar = withBar ? `${step.state === 'done' ? progressBar(1, 1) : progressBar(step.proxies.done, step.proxies.total)} ` : '';
   return `${step.name.padEnd(15)} ${step.state.padEnd(17)} ${bar}${counts} proxies`;
 }
 
