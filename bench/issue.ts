@@ -4,7 +4,8 @@
  * encode PEM. Proxy keys and CSRs are made beforehand (that is the proxies' work, not the CA's).
  *
  * Prints one JSON line per case. Vault uses VAULT_ADDR / VAULT_TOKEN, or starts an OpenBao dev server.
- * BENCH_CERTIFICATES overrides the count for local backends (default 10000).
+ * BENCH_CERTIFICATES overrides the count for local backends (default 10000). `npm run bench` runs the
+ * same cases through `runIssuanceBench`.
  */
 import { randomBytes } from 'node:crypto';
 import { caBackendFor } from '../src/ca/registry';
@@ -43,18 +44,39 @@ async function measure(issuer: Issuer, csrs: Buffer[], certificates: number, win
   return Number(process.hrtime.bigint() - started) / 1e9;
 }
 
-function report(backend: string, keyType: string, certificates: number, seconds: number, extra: Record<string, unknown> = {}): void {
-  console.log(JSON.stringify({ bench: 'issue', backend, keyType, certificates, seconds: Number(seconds.toFixed(3)), perSecond: Math.round(certificates / seconds), ...extra }));
+/** One JSON line of the issuance benchmark. */
+export interface IssuanceRecord {
+  bench: 'issue';
+  backend: string;
+  keyType: string;
+  certificates: number;
+  seconds: number;
+  perSecond: number;
+  threads?: number;
+  concurrency?: number;
 }
 
-async function benchBackend(ctx: CaContext, backend: Backend, keyType: string, csrs: Buffer[], certificates: number, window?: number): Promise<void> {
+export interface IssuanceBenchOptions {
+  /** Certificates per local backend case (RSA cases issue at most 3,000). */
+  certificates?: number;
+  /** Include the Vault case (an OpenBao dev server when VAULT_ADDR / VAULT_TOKEN are not set). Default true. */
+  vault?: boolean;
+  /** Receives each record as soon as its case ends. Default: print it as a JSON line. */
+  emit?: (record: IssuanceRecord) => void;
+}
+
+function record(backend: string, keyType: string, certificates: number, seconds: number, extra: { threads?: number; concurrency?: number } = {}): IssuanceRecord {
+  return { bench: 'issue', backend, keyType, certificates, seconds: Number(seconds.toFixed(3)), perSecond: Math.round(certificates / seconds), ...extra };
+}
+
+async function benchBackend(ctx: CaContext, backend: Backend, keyType: string, csrs: Buffer[], certificates: number, window?: number): Promise<IssuanceRecord> {
   const implementation = caBackendFor(backend.type);
   if (!implementation) throw new Error(`unknown backend ${backend.type}`);
   await implementation.ensure(ctx, backend);
   const issuer = await implementation.openIssuer(ctx, backend);
   try {
     const seconds = await measure(issuer, csrs, certificates, window);
-    report(backend.type, keyType, certificates, seconds, backend.type === 'vault' ? { concurrency: window } : { threads: defaultSigningThreads() });
+    return record(backend.type, keyType, certificates, seconds, backend.type === 'vault' ? { concurrency: window } : { threads: defaultSigningThreads() });
   } finally {
     await issuer.close?.();
   }
@@ -65,11 +87,11 @@ async function providedBackend(spec: KeySpec): Promise<Backend> {
   return { name: `provided-${keySpecName(spec)}`, type: 'provided', conf: { cert: { inlineString: ca.certificatePem }, key: { inlineString: ca.privateKeyPem } } };
 }
 
-async function benchInThread(csrs: Buffer[]): Promise<void> {
+async function benchInThread(csrs: Buffer[], certificates: number): Promise<IssuanceRecord> {
   const ca = await generateCa({ commonName: 'bench in-thread', keySpec: ECDSA_P256 });
   const issuer = new LocalCaIssuer('default', ca.certificate, ca.privateKey, [], 24 * 3600_000, { threads: 0 });
-  const seconds = await measure(issuer, csrs, LOCAL_CERTIFICATES);
-  report('builtin', 'ecdsa-p256', LOCAL_CERTIFICATES, seconds, { threads: 0 });
+  const seconds = await measure(issuer, csrs, certificates);
+  return record('builtin', 'ecdsa-p256', certificates, seconds, { threads: 0 });
 }
 
 async function vaultConnection(): Promise<{ address: string; token: string; stop?: () => Promise<void> }> {
@@ -80,27 +102,33 @@ async function vaultConnection(): Promise<{ address: string; token: string; stop
   return { address: server.address, token: server.token, stop: () => server.stop() };
 }
 
-async function main(): Promise<void> {
+/** Runs every issuance case in turn; the records go to `options.emit` (default: JSON lines on stdout). */
+export async function runIssuanceBench(options: IssuanceBenchOptions = {}): Promise<void> {
+  const certificates = options.certificates ?? LOCAL_CERTIFICATES;
+  const emit = options.emit ?? ((line: IssuanceRecord) => console.log(JSON.stringify(line)));
   const csrs = await makeCsrs(DISTINCT_CSRS);
   const ctx: CaContext = { mesh: 'default', secrets: new MemorySecretStore() };
 
-  await benchBackend(ctx, { name: 'builtin-ec', type: 'builtin' }, 'ecdsa-p256', csrs, LOCAL_CERTIFICATES);
-  await benchInThread(csrs);
-  await benchBackend(ctx, await providedBackend(ECDSA_P256), 'ecdsa-p256', csrs, LOCAL_CERTIFICATES);
+  emit(await benchBackend(ctx, { name: 'builtin-ec', type: 'builtin' }, 'ecdsa-p256', csrs, certificates));
+  emit(await benchInThread(csrs, certificates));
+  emit(await benchBackend(ctx, await providedBackend(ECDSA_P256), 'ecdsa-p256', csrs, certificates));
   // RSA CAs for comparison (Kuma's builtin default): far slower to sign, so fewer certificates.
-  await benchBackend(ctx, await providedBackend(rsa(2048)), 'rsa-2048', csrs, Math.min(LOCAL_CERTIFICATES, 3_000));
-  await benchBackend(ctx, { name: 'builtin-rsa', type: 'builtin', conf: { caCert: { RSAbits: 2048 } } }, 'rsa-2048', csrs, Math.min(LOCAL_CERTIFICATES, 3_000));
+  emit(await benchBackend(ctx, await providedBackend(rsa(2048)), 'rsa-2048', csrs, Math.min(certificates, 3_000)));
+  emit(await benchBackend(ctx, { name: 'builtin-rsa', type: 'builtin', conf: { caCert: { RSAbits: 2048 } } }, 'rsa-2048', csrs, Math.min(certificates, 3_000)));
 
+  if (options.vault === false) return;
   const vault = await vaultConnection();
   try {
     const pki = await provisionDevPki({ address: vault.address, token: vault.token, mount: `bench-${randomBytes(4).toString('hex')}`, mesh: 'default' });
-    await benchBackend(ctx, pki.backend('vault'), 'ecdsa-p256', csrs, VAULT_CERTIFICATES, 32);
+    emit(await benchBackend(ctx, pki.backend('vault'), 'ecdsa-p256', csrs, VAULT_CERTIFICATES, 32));
   } finally {
     await vault.stop?.();
   }
 }
 
-main().catch((error: unknown) => {
-  console.error(error instanceof Error ? error.message : error);
-  process.exit(1);
-});
+if (require.main === module) {
+  runIssuanceBench().catch((error: unknown) => {
+    console.error(error instanceof Error ? error.message : error);
+    process.exit(1);
+  });
+}
