@@ -70,8 +70,10 @@ export async function demoCommand(options: DemoOptions): Promise<number> {
 
     let printed = '';
     let drawn = 0;
+    // One status query at a time, and none left in flight when the stack (and its connection) stops.
+    let inFlight: Promise<void> = Promise.resolve();
     const poll = setInterval(() => {
-      void handle.query(statusQuery).then((status: RotationStatus) => {
+      inFlight = inFlight.then(() => handle.query(statusQuery)).then((status: RotationStatus) => {
         const text = formatStatus(status, tty);
         if (text === printed) return;
         printed = text;
@@ -85,6 +87,7 @@ export async function demoCommand(options: DemoOptions): Promise<number> {
       result = await handle.result();
     } finally {
       clearInterval(poll);
+      await inFlight;
     }
     const rotationMs = Date.now() - rotationStarted;
     // Let in-flight requests finish before the counters are read.
