@@ -12,18 +12,19 @@ const STATE_LABEL: Record<ActionStatus['state'], string> = {
 };
 
 function bar(done: number, total: number, width = 20): string {
-  const filled = total === 0 ? width : Math.round((done / total) * width);
+  // Nothing counted yet reads as not started, not as finished.
+  const filled = total === 0 ? 0 : Math.round((done / total) * width);
   return `${'█'.repeat(filled)}${'░'.repeat(width - filled)}`;
 }
 
 export function renderDetails(status: RotationStatus): string {
   const lines = [
-    `### CA rotation of mesh \`${status.mesh}\`: \`${status.from}\` → \`${status.to}\``,
-    `**Phase:** ${status.phase} · **Step:** ${status.step}${status.paused ? ` · **PAUSED:** ${status.pauseReason ?? ''}` : ''}${status.waitingForApproval ? ' · **waiting for approval** (`ca-rotate approve`)' : ''}`,
+    // One line above the steps: the UI shows the details in a short frame, beside the static summary
+    // that already names the mesh.
+    `**\`${status.from}\` → \`${status.to}\`** · **Phase:** ${status.phase} · **Step:** ${status.step}${status.paused ? ` · **PAUSED:** ${status.pauseReason ?? ''}` : ''}${status.waitingForApproval ? ' · **waiting for approval**' : ''}`,
     '',
-    '| step | state | proxies acked |',
-    '|---|---|---|',
-    ...status.steps.map((s) => `| ${s.name} | ${STATE_LABEL[s.state]} | ${bar(s.proxies.done, s.proxies.total)} ${s.proxies.done}/${s.proxies.total} |`),
+    // A list, not a table: no header row to spend a line of the frame on.
+    ...status.steps.map((s) => `- **${s.name}** ${STATE_LABEL[s.state]} ${bar(s.proxies.done, s.proxies.total)} ${s.proxies.done} of ${s.proxies.total} proxies`),
   ];
   const current = status.steps.find((s) => s.name === status.step);
   if (current && current.pending.length > 0 && current.state === 'waiting') {

@@ -108,12 +108,11 @@ describe('the Temporal Web UI of a running rotation', () => {
       (text) => text.includes('Step: switch-enabled'),
     );
     await page.screenshot({ path: path.join(SCREENSHOTS, 'current-details.png') });
-    expect(details).toContain(`CA rotation of mesh ${stack.mesh}: ca-1 → ca-2`);
-    expect(details).toContain('Phase: rotating · Step: switch-enabled · waiting for approval (ca-rotate approve)');
+    expect(details).toContain('ca-1 → ca-2 · Phase: rotating · Step: switch-enabled · waiting for approval');
     // The table: one row a step, with its state and how many proxies acknowledged it.
     const rows = details.split('\n').filter((line) => /^(add-backend|switch-enabled|remove-old)\b/.test(line));
     expect(rows).toHaveLength(3);
-    expect(rows[0]).toMatch(new RegExp(`^add-backend\\s+done\\s+\\S+ ${PROXIES}/${PROXIES}$`));
+    expect(rows[0]).toMatch(new RegExp(`^add-backend\\s+done\\s+\\S+ ${PROXIES} of ${PROXIES} proxies$`));
     expect(rows[1]).toMatch(/^switch-enabled\s+waiting for approval\s/);
     expect(rows[2]).toMatch(/^remove-old\s+pending\s/);
 
