@@ -1,14 +1,21 @@
 /**
- * Relays insight changes to the mesh's rotation workflow as batched `proxyAcks` signals: at most one
- * per mesh every 500 ms, carrying the latest state of every proxy that changed since the last one,
- * grouped by state. Lossy on purpose: with no workflow or no Temporal the batch is dropped, and the
- * workflow catches up from insights (seq orders snapshots and signals).
+ * Relays insight changes to the mesh's rotation workflow as batched `proxyAcks` signals, carrying the
+ * latest state of every proxy that changed since the last one, grouped by state. Every signal costs
+ * workflow history, so they are few: the batch that makes every online proxy agree (a step has
+ * converged: what the gate waits for) leaves at once; partial progress leaves after 1 s, then 2 s,
+ * then every 4 s while acks keep coming. The number of signals grows with the logarithm of a step's
+ * duration, not with the number of proxies.
+ * Lossy on purpose: with no workflow or no Temporal the batch is dropped, and the workflow catches up
+ * from insights (seq orders snapshots and signals).
  */
 import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
 import { PROXY_ACKS_SIGNAL, type ProxyAckBatch, type ProxyState, groupProxyStates, rotationWorkflowId } from '../mesh/insights';
 import type { DataplaneRow } from './store';
 
-export const RELAY_INTERVAL_MS = 500;
+export const RELAY_FIRST_INTERVAL_MS = 1_000;
+export const RELAY_MAX_INTERVAL_MS = 4_000;
+/** Acks of one step arrive in bursts from each host: wait this long to send a converged batch whole. */
+const CONVERGED_COALESCE_MS = 25;
 const WARN_EVERY_MS = 30_000;
 
 interface PendingBatch {
@@ -24,10 +31,14 @@ export class AckRelay {
   private lastWarning = 0;
   private inFlight: Promise<void> = Promise.resolve();
   private stopped = false;
+  private timerDue = 0;
+  private intervalMs = RELAY_FIRST_INTERVAL_MS;
 
   constructor(
     private readonly temporal: { address: string; namespace: string } | undefined,
     private readonly log: (line: string) => void,
+    /** Whether every online proxy of the mesh is in the same state now; without it, intervals only. */
+    private readonly converged: (mesh: string) => boolean = () => false,
   ) {}
 
   /** Queues the current state of changed proxies, tagged with the mesh's insight seq after the change. */
@@ -38,7 +49,12 @@ export class AckRelay {
       batch.removed.delete(row.name);
       batch.states.set(row.name, { name: row.name, online: row.online, supportedBackends: row.supportedBackends, issuedBackend: row.issuedBackend });
     }
-    this.schedule();
+    const meshes = new Set(rows.map((row) => row.mesh));
+    if ([...meshes].some((mesh) => this.converged(mesh))) {
+      this.schedule(CONVERGED_COALESCE_MS, 'converged');
+    } else {
+      this.schedule(this.intervalMs, 'progress');
+    }
   }
 
   proxyRemoved(mesh: string, name: string, seq: number): void {
@@ -46,7 +62,7 @@ export class AckRelay {
     const batch = this.batchFor(mesh, seq);
     batch.states.delete(name);
     batch.removed.add(name);
-    this.schedule();
+    this.schedule(this.intervalMs, 'progress');
   }
 
   /** Sends what is pending, then closes the Temporal connection; later changes are not relayed. */
@@ -67,12 +83,19 @@ export class AckRelay {
     return batch;
   }
 
-  private schedule(): void {
-    if (this.timer) return;
+  /** Flushes in `delayMs` at the latest (an earlier flush already scheduled stands). */
+  private schedule(delayMs: number, why: 'converged' | 'progress'): void {
+    const due = Date.now() + delayMs;
+    if (this.timer && this.timerDue <= due) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timerDue = due;
     this.timer = setTimeout(() => {
       this.timer = undefined;
+      // Progress that keeps coming is sent less and less often, up to the cap; a converged step
+      // starts the next one afresh.
+      this.intervalMs = why === 'converged' ? RELAY_FIRST_INTERVAL_MS : Math.min(RELAY_MAX_INTERVAL_MS, this.intervalMs * 2);
       void this.flush();
-    }, RELAY_INTERVAL_MS);
+    }, delayMs);
   }
 
   private async flush(): Promise<void> {

@@ -79,7 +79,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
   const store = new ControlPlaneStore(dbFile, new SecretCipher(key));
   store.markAllOffline(new Date().toISOString());
   const ca = new CaAccess(store, options.caRegistry ?? caRegistry, options.vault);
-  const relay = new AckRelay(options.temporal, log);
+  const relay = new AckRelay(options.temporal, log, (mesh) => store.onlineStatesConverged(mesh));
   const delivery = new Delivery(store, ca, ({ rows, seqs }) => relay.proxiesChanged(rows, seqs), log);
   const issuance = new CertificateIssuance(store, ca, delivery, log);
   const deps = { store, ca, delivery, issuance, acks: new AckRecorder(store, ca), relay, meshes: new MeshWriter(store, ca), token, log };

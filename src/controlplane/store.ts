@@ -437,6 +437,14 @@ export class ControlPlaneStore {
     return (rows as RawDataplane[]).map(toDataplane);
   }
 
+  /** True when every online proxy of the mesh reports the same mTLS state (a step has converged). */
+  onlineStatesConverged(mesh: string): boolean {
+    const row = this.prepare(
+      'SELECT COUNT(*) AS n FROM (SELECT DISTINCT issued_backend, supported_backends FROM dataplanes WHERE mesh = ? AND online = 1)',
+    ).get(mesh) as { n: number };
+    return row.n <= 1;
+  }
+
   countDataplanes(mesh: string): number {
     return (this.prepare('SELECT COUNT(*) AS n FROM dataplanes WHERE mesh = ?').get(mesh) as { n: number }).n;
   }
