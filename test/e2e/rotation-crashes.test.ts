@@ -3,6 +3,7 @@
  * mid-rotation (restarted on the same database file), and a control plane restart. Each rotation must
  * still complete, fail no request, and leave exactly three new mesh versions.
  */
+import type { WorkflowHandle } from '@temporalio/client';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -10,9 +11,8 @@ import { prepareTarget, type LocalStack } from '../../src/cli/stack';
 import { startRotation } from '../../src/cli/start-rotation';
 import { freePort } from '../../src/devstack/ports';
 import { startTemporalDevServer, type TemporalDevServer } from '../../src/devstack/temporal';
-import { approveUpdate } from '../../src/workflows/messages';
 import { testServers } from '../harness/env';
-import { spawnWorkerProcess, startTestStack, uniqueName, waitForOutput, waitForStatus } from './support';
+import { approveSteps, spawnWorkerProcess, startTestStack, uniqueName, waitForOutput, waitForStatus } from './support';
 
 const PROXIES = 12;
 // Each drill waits out a crash: activity timeouts, server restarts, reconnects.
@@ -20,6 +20,14 @@ jest.setTimeout(300_000);
 
 async function meshVersions(stack: LocalStack): Promise<number> {
   return (await stack.cp.meshHistory(stack.mesh)).length;
+}
+
+/** Approves step 3 once the rotation recovered, then checks the outcome every drill must have. */
+async function expectCompletedWithThreeChanges(stack: LocalStack, handle: WorkflowHandle, versionsBefore: number): Promise<void> {
+  await approveSteps(handle, ['remove-old'], 90_000);
+  expect((await handle.result()).status).toBe('COMPLETED');
+  expect((await meshVersions(stack)) - versionsBefore).toBe(3);
+  expect(stack.dataplanes.stats().failuresByReason).toEqual({});
 }
 
 describe('a rotation survives process crashes', () => {
@@ -40,21 +48,13 @@ describe('a rotation survives process crashes', () => {
         taskQueue: stack.taskQueue,
         options: { approval: 'manual', reissueBatchSize: 1 },
       });
-      await waitForStatus(handle, (s) => s.waitingForApproval && s.step === 'add-backend');
-      await handle.executeUpdate(approveUpdate);
-      await waitForStatus(handle, (s) => s.waitingForApproval && s.step === 'switch-enabled');
-      await handle.executeUpdate(approveUpdate);
+      await approveSteps(handle, ['add-backend', 'switch-enabled']);
       await waitForStatus(handle, (s) => s.step === 'switch-enabled' && ['applying', 'reissuing', 'waiting'].includes(s.steps[1]?.state ?? ''), 20_000);
       first.kill('SIGKILL');
       console.log('worker killed during step 2');
 
       second = spawnWorkerProcess(stack.workerEnv(), logFile);
-      await waitForStatus(handle, (s) => s.waitingForApproval && s.step === 'remove-old', 90_000);
-      await handle.executeUpdate(approveUpdate);
-      const result = await handle.result();
-      expect(result.status).toBe('COMPLETED');
-      expect(await meshVersions(stack) - before).toBe(3);
-      expect(stack.dataplanes.stats().failuresByReason).toEqual({});
+      await expectCompletedWithThreeChanges(stack, handle, before);
     } finally {
       first.kill('SIGKILL');
       second?.kill('SIGTERM');
@@ -78,21 +78,13 @@ describe('a rotation survives process crashes', () => {
       const before = await meshVersions(stack);
       const target = await prepareTarget(stack, 'builtin', 'ca-2');
       const handle = await startRotation(stack.client, { mesh: stack.mesh, from: 'ca-1', target, taskQueue: stack.taskQueue, options: { approval: 'manual' } });
-      await waitForStatus(handle, (s) => s.waitingForApproval && s.step === 'add-backend');
-      await handle.executeUpdate(approveUpdate);
-      await waitForStatus(handle, (s) => s.waitingForApproval && s.step === 'switch-enabled');
-      await handle.executeUpdate(approveUpdate);
+      await approveSteps(handle, ['add-backend', 'switch-enabled']);
       await server.process.kill9();
       console.log('Temporal server killed after approving step 2');
       await new Promise((r) => setTimeout(r, 1000));
       server = await startTemporalDevServer({ binary, dbFile, port, uiPort });
 
-      await waitForStatus(handle, (s) => s.waitingForApproval && s.step === 'remove-old', 90_000);
-      await handle.executeUpdate(approveUpdate);
-      const result = await handle.result();
-      expect(result.status).toBe('COMPLETED');
-      expect(await meshVersions(stack) - before).toBe(3);
-      expect(stack.dataplanes.stats().failuresByReason).toEqual({});
+      await expectCompletedWithThreeChanges(stack, handle, before);
     } finally {
       await stack.stop();
       await server.stop();
@@ -105,18 +97,10 @@ describe('a rotation survives process crashes', () => {
       const before = await meshVersions(stack);
       const target = await prepareTarget(stack, 'provided', 'ca-2');
       const handle = await startRotation(stack.client, { mesh: stack.mesh, from: 'ca-1', target, taskQueue: stack.taskQueue, options: { approval: 'manual' } });
-      await waitForStatus(handle, (s) => s.waitingForApproval && s.step === 'add-backend');
-      await handle.executeUpdate(approveUpdate);
-      await waitForStatus(handle, (s) => s.waitingForApproval && s.step === 'switch-enabled');
-      await handle.executeUpdate(approveUpdate);
+      await approveSteps(handle, ['add-backend', 'switch-enabled']);
       await stack.restartControlPlane(1500);
       console.log('control plane restarted during step 2');
-      await waitForStatus(handle, (s) => s.waitingForApproval && s.step === 'remove-old', 90_000);
-      await handle.executeUpdate(approveUpdate);
-      const result = await handle.result();
-      expect(result.status).toBe('COMPLETED');
-      expect(await meshVersions(stack) - before).toBe(3);
-      expect(stack.dataplanes.stats().failuresByReason).toEqual({});
+      await expectCompletedWithThreeChanges(stack, handle, before);
     } finally {
       await stack.stop();
     }

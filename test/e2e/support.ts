@@ -12,7 +12,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { startLocalStack, type LocalStack, type LocalStackOptions } from '../../src/cli/stack';
 import { bundleRotationWorkflows } from '../../src/worker';
-import { statusQuery, type RotationStatus } from '../../src/workflows/messages';
+import { approveUpdate, statusQuery, type ActionName, type RotationStatus } from '../../src/workflows/messages';
 import { testServers } from '../harness/env';
 
 let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
@@ -102,4 +102,12 @@ export async function waitForOutput(file: string, pattern: RegExp, timeoutMs = 6
     await new Promise((r) => setTimeout(r, 200));
   }
   throw new Error(`${file} did not show ${pattern} within ${timeoutMs} ms:\n${fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : ''}`);
+}
+
+/** Approves each listed step of a manual-approval rotation as soon as it waits for approval. */
+export async function approveSteps(handle: WorkflowHandle, steps: readonly ActionName[], timeoutMs = 60_000): Promise<void> {
+  for (const step of steps) {
+    await waitForStatus(handle, (s) => s.waitingForApproval && s.step === step, timeoutMs);
+    await handle.executeUpdate(approveUpdate);
+  }
 }
