@@ -33,7 +33,7 @@ export interface IssuedCertificate {
   renewAfterMs: number;
 }
 
-export interface DataplaneRow {
+export interface DataplaneRegistration {
   mesh: string;
   name: string;
   host: string;
@@ -41,6 +41,9 @@ export interface DataplaneRow {
   port: number;
   tags: Record<string, string>;
   csrPem: string;
+}
+
+export interface DataplaneRow extends DataplaneRegistration {
   /** The stored CSR has changed since the certificate was issued (new key): issue again. */
   csrChanged: boolean;
   certificate: IssuedCertificate | undefined;
@@ -53,16 +56,6 @@ export interface DataplaneRow {
   supportedBackends: string[];
   lastCertificateRegeneration: string | undefined;
   certificateRegenerations: number;
-}
-
-export interface DataplaneRegistration {
-  mesh: string;
-  name: string;
-  host: string;
-  address: string;
-  port: number;
-  tags: Record<string, string>;
-  csrPem: string;
 }
 
 export interface InsightUpdate {
