@@ -57,7 +57,12 @@ describe('a rotation survives process crashes', () => {
       await expectCompletedWithThreeChanges(stack, handle, before);
     } finally {
       first.kill('SIGKILL');
-      second?.kill('SIGTERM');
+      // Wait for the new worker to drain and exit: a live child would keep the test process alive.
+      if (second && second.exitCode === null) {
+        const exited = new Promise((resolve) => second?.once('exit', resolve));
+        second.kill('SIGTERM');
+        await exited;
+      }
       await stack.stop();
     }
   });
