@@ -2,9 +2,9 @@
  * Relays insight changes to the mesh's rotation workflow as batched `proxyAcks` signals, carrying the
  * latest state of every proxy that changed since the last one, grouped by state. Every signal costs
  * workflow history, so they are few: the batch that makes every online proxy agree (a step has
- * converged: what the gate waits for) leaves at once; partial progress leaves after 1 s, then 2 s,
- * then every 4 s while acks keep coming. The number of signals grows with the logarithm of a step's
- * duration, not with the number of proxies.
+ * converged: what the gate waits for) leaves at once; partial progress leaves after 2 s, then every
+ * 4 s while acks keep coming (under the workflow's 5 s reconcile interval, so a long step needs no
+ * snapshot). The number of signals follows a step's duration, not the number of proxies.
  * Lossy on purpose: with no workflow or no Temporal the batch is dropped, and the workflow catches up
  * from insights (seq orders snapshots and signals).
  */
@@ -12,7 +12,7 @@ import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
 import { PROXY_ACKS_SIGNAL, type ProxyAckBatch, type ProxyState, groupProxyStates, rotationWorkflowId } from '../mesh/insights';
 import type { DataplaneRow } from './store';
 
-export const RELAY_FIRST_INTERVAL_MS = 1_000;
+export const RELAY_FIRST_INTERVAL_MS = 2_000;
 export const RELAY_MAX_INTERVAL_MS = 4_000;
 /** Acks of one step arrive in bursts from each host: wait this long to send a converged batch whole. */
 const CONVERGED_COALESCE_MS = 25;
