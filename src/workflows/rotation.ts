@@ -434,16 +434,23 @@ export async function caRotationWorkflow(input: RotationInput, carried?: Carried
   }
 
   publish();
+  let stepsDoneThisRun = 0;
   while (state.actionIndex < state.actions.length) {
     const action = state.actions[state.actionIndex];
     if (!action) break;
     const rev = revision;
-    const outcome = await runAction(action, rev);
+    // Between steps is the natural place to cut a long history (once this run has done a step, so a
+    // new run always makes progress); a long gate wait cuts it too.
+    const atBoundary = action.state === 'pending' && stepsDoneThisRun > 0;
+    const outcome = atBoundary && suggestContinueAsNew() ? 'continue-as-new' : await runAction(action, rev);
     if (outcome === 'continue-as-new') {
       await condition(allHandlersFinished);
       return continueAsNew<typeof caRotationWorkflow>(input, state);
     }
-    if (outcome === 'done' && revision === rev) state.actionIndex++;
+    if (outcome === 'done' && revision === rev) {
+      state.actionIndex++;
+      stepsDoneThisRun++;
+    }
   }
 
   state.phase = state.phase === 'aborting' ? 'aborted' : state.phase === 'rolling-back' ? 'rolled-back' : 'completed';
