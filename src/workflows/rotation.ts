@@ -16,7 +16,7 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { RotationActivities } from '../activities/types';
+import { NON_RETRYABLE_FAILURES, type RotationActivities } from '../activities/types';
 import { evaluateGate, type RotationStepName } from '../mesh/gates';
 import { ProxyAckBatchSchema, ungroupProxyStates, type ProxySnapshot, type ProxyState } from '../mesh/insights';
 import { planRotation, withBackend, withEnabledBackend, withoutBackend } from '../mesh/plan';
@@ -40,7 +40,7 @@ import {
 } from './messages';
 import { renderDetails } from './details';
 
-const retry: RetryPolicy = { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', nonRetryableErrorTypes: ['InvalidRotationTarget', 'MeshChangedOutsideRotation', 'MeshNotFound'] };
+const retry: RetryPolicy = { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', nonRetryableErrorTypes: [...NON_RETRYABLE_FAILURES] };
 
 // A control plane or Vault that is down is waited out: retries have no attempt limit.
 // Short calls: a worker that dies holding one delays the rotation by at most this timeout.
