@@ -1,10 +1,15 @@
 import { provideDevBinaries } from '../../src/devstack/binaries';
 import { startOpenBaoDevServer } from '../../src/devstack/openbao';
 import { startTemporal } from '../../src/devstack/temporal';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { NOT_RUN_FILE_ENV } from './requirements';
 
 /** Starts one real Temporal dev server and one real OpenBao dev server for the whole test run. */
 export default async function globalSetup(): Promise<void> {
   const started = Date.now();
+  process.env[NOT_RUN_FILE_ENV] = join(mkdtempSync(join(tmpdir(), 'ca-rotate-tests-')), 'not-run.txt');
   // For a quick run of pure unit tests only; integration tests then fail loudly (see env.ts).
   if (process.env.TEST_NO_SERVERS === '1') return;
   const binaries = await provideDevBinaries();
