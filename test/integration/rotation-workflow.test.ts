@@ -4,7 +4,7 @@
  * so each case takes seconds. The e2e suites run the same controls against the whole stack.
  * `RECORD_HISTORIES=1` saves these runs as `stub-*` fixtures that the replay test replays.
  */
-import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
+import { Client, Connection, type WorkflowHandle, type WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import type { NativeConnection, Worker } from '@temporalio/worker';
 import { randomBytes } from 'node:crypto';
@@ -14,6 +14,7 @@ import { startRotation } from '../../src/cli/start-rotation';
 import { rotationWorkflowId } from '../../src/mesh/insights';
 import { bundleRotationWorkflows, createRotationWorker } from '../../src/worker';
 import { abortUpdate, approveUpdate, resumeUpdate, rollbackUpdate, statusQuery, type RotationOptions, type RotationStatus } from '../../src/workflows/messages';
+import type { caRotationWorkflow } from '../../src/workflows/rotation';
 import { testServers } from '../harness/env';
 import { meshWithBackends, StubMesh, stubActivities } from './stub-mesh';
 
@@ -45,7 +46,7 @@ afterAll(async () => {
 });
 
 /** A mesh "m-…" on ca-1 with proxies p-1..p-3 (the `offline` ones held back from the start), rotating to ca-2. */
-async function startStubRotation(options: Partial<RotationOptions>, offline: string[] = []): Promise<{ mesh: StubMesh; handle: WorkflowHandle }> {
+async function startStubRotation(options: Partial<RotationOptions>, offline: string[] = []): Promise<{ mesh: StubMesh; handle: WorkflowHandleWithFirstExecutionRunId<typeof caRotationWorkflow> }> {
   const name = `m-${randomBytes(3).toString('hex')}`;
   const mesh = new StubMesh(name, meshWithBackends(name, 'ca-1', ['ca-1']), ['p-1', 'p-2', 'p-3']);
   for (const proxy of offline) mesh.hold(proxy, { online: false });
@@ -167,7 +168,7 @@ describe('continue-as-new', () => {
     expect(result.meshVersions).toEqual([2, 3, 4]);
     expect(mesh.reissues).toBe(1);
 
-    const first = handle.firstExecutionRunId as string;
+    const first = handle.firstExecutionRunId;
     expect((await client.workflow.getHandle(handle.workflowId).describe()).runId).not.toBe(first);
     const carried = await carriedState(handle, first);
     // The carried shape is a contract with rotations in flight: names and meanings stay.
@@ -182,7 +183,7 @@ describe('continue-as-new', () => {
 
   it('while a gate waits, and the step is not applied again in the new run', async () => {
     const { mesh, handle } = await startStubRotation({ continueAsNewAfterEvents: 10, reconcileIntervalMs: 200 }, ['p-1']);
-    const first = handle.firstExecutionRunId as string;
+    const first = handle.firstExecutionRunId;
     const deadline = Date.now() + 60_000;
     while ((await client.workflow.getHandle(handle.workflowId).describe()).runId === first) {
       if (Date.now() > deadline) throw new Error('the rotation did not continue as new while its gate waited');
