@@ -104,8 +104,7 @@ export async function startControlPlaneProcess(settings: ControlPlaneSettings, l
     ['control-plane', '--db', settings.dbFile, '--port', String(port)],
     {
       CA_ROTATE_CP_TOKEN: token,
-      TEMPORAL_ADDRESS: settings.temporal.address,
-      TEMPORAL_NAMESPACE: settings.temporal.namespace,
+      ...(settings.temporal ? { TEMPORAL_ADDRESS: settings.temporal.address, TEMPORAL_NAMESPACE: settings.temporal.namespace } : {}),
       ...(settings.vault ? { VAULT_ADDR: settings.vault.address, VAULT_TOKEN: settings.vault.token } : {}),
     },
     /^control plane listening on /,

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# Provides the two real servers the project runs against: the Temporal CLI (dev server) and OpenBao
-# (a Vault-API server). Each is looked for first, then built once from the Go module proxy into a cache
-# outside the repository and reused. Prints what it did; the last lines are `temporal=PATH` and
-# `bao=PATH` (empty when unavailable) for scripts to read.
-# Usage: provide-binaries.sh [temporal] [bao]   (default: both)
+# Provides the real servers the project runs against: the Temporal CLI (dev server) and OpenBao
+# (a Vault-API server), each looked for first, then built once from the Go module proxy into a cache
+# outside the repository and reused; and, for the Kuma suites only, the real kuma-cp and kumactl,
+# unpacked from `../shared/kuma/*.xz` beside the checkout when that folder exists (never downloaded).
+# Prints what it did; the last lines are `temporal=PATH`, `bao=PATH`, `kuma-cp=PATH`, `kumactl=PATH`
+# (empty when unavailable) for scripts to read.
+# Usage: provide-binaries.sh [temporal] [bao] [kuma-cp] [kumactl]   (default: temporal and bao)
 set -euo pipefail
 
 cache_dir="${MESH_CA_ROTATOR_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/mesh-ca-rotator}"
@@ -90,12 +92,35 @@ GOMAIN
   echo "$bin_dir/bao"
 }
 
+KUMA_VERSION="2.14.3"
+# The Kuma binaries are not in any registry the project may use: they come unpacked from the folder
+# beside the checkout (see its README), or from KUMA_CP_PATH / KUMACTL_PATH.
+kuma_source_dir="${KUMA_BINARIES_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/shared/kuma}"
+
+# provide_kuma NAME OVERRIDE_VALUE: prints the path of kuma-cp or kumactl, or nothing when absent.
+provide_kuma() {
+  local name="$1" override="$2" packed="$kuma_source_dir/$1-$KUMA_VERSION-linux-amd64.xz" cached="$bin_dir/$1-$KUMA_VERSION"
+  if [ -n "$override" ]; then
+    if [ -x "$override" ]; then say "$name: using $override"; echo "$override"; return; fi
+    say "$name: $override (from the environment) is not an executable file"; echo ""; return
+  fi
+  if [ -x "$cached" ]; then say "$name: using cached $cached"; echo "$cached"; return; fi
+  if [ ! -f "$packed" ]; then say "$name: not provided ($packed is absent)"; echo ""; return; fi
+  say "$name: unpacking $packed"
+  xz -dc "$packed" > "$cached.partial" && chmod +x "$cached.partial" && mv "$cached.partial" "$cached"
+  echo "$cached"
+}
+provide_kuma_cp() { provide_kuma kuma-cp "${KUMA_CP_PATH:-}"; }
+provide_kumactl() { provide_kuma kumactl "${KUMACTL_PATH:-}"; }
+
 wanted=("$@")
 [ ${#wanted[@]} -gt 0 ] || wanted=(temporal bao)
 for what in "${wanted[@]}"; do
   case "$what" in
     temporal) echo "temporal=$(provide_temporal)" ;;
     bao) echo "bao=$(provide_bao)" ;;
-    *) say "unknown binary '$what' (expected temporal or bao)"; exit 2 ;;
+    kuma-cp) echo "kuma-cp=$(provide_kuma_cp)" ;;
+    kumactl) echo "kumactl=$(provide_kumactl)" ;;
+    *) say "unknown binary '$what' (expected temporal, bao, kuma-cp or kumactl)"; exit 2 ;;
   esac
 done

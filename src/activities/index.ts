@@ -5,23 +5,27 @@
  */
 import { validateBackends } from '../ca/registry';
 import type { SecretStore } from '../ca/types';
-import { ControlPlaneClient } from '../controlplane/client';
+import { ControlPlaneClient, type ControlPlaneConnection } from '../controlplane/client';
 import type { Mesh } from '../mesh/schema';
+import { KumaApiTarget } from './kuma-api-target';
+import type { MeshTarget } from './mesh-target';
+import { DEFAULT_KUMA_SETTLE_MS } from './proxy-insights';
 import { createRotationActivities, type TargetBackendValidator } from './rotation';
 import type { RotationActivities } from './types';
 
 export interface ActivityConnections {
-  controlPlaneUrl: string;
-  controlPlaneToken?: string;
+  controlPlane: ControlPlaneConnection;
   vault?: { address?: string; token?: string };
+  /** The settle rule's wait (proxy-insights.ts); default 0 where acks are pushed (ours), DEFAULT_KUMA_SETTLE_MS otherwise. */
+  insightSettleMs?: number;
 }
 
-/** Reads Secrets through the control plane's API; never writes (validation only). */
-class ControlPlaneSecrets implements SecretStore {
-  constructor(private readonly cp: ControlPlaneClient) {}
+/** Reads Secrets through the mesh target; never writes (validation only). */
+class TargetSecrets implements SecretStore {
+  constructor(private readonly target: MeshTarget) {}
 
   async get(mesh: string, name: string): Promise<Buffer | undefined> {
-    const secret = await this.cp.getSecret(mesh, name);
+    const secret = await this.target.getSecret(mesh, name);
     return secret ? Buffer.from(secret.data, 'base64') : undefined;
   }
 
@@ -30,17 +34,24 @@ class ControlPlaneSecrets implements SecretStore {
   }
 }
 
-export function rotationActivitiesFor(connections: ActivityConnections): RotationActivities {
-  const controlPlane = new ControlPlaneClient({ url: connections.controlPlaneUrl, token: connections.controlPlaneToken, timeoutMs: 30_000 });
-  const secrets = new ControlPlaneSecrets(controlPlane);
-  const validateTargetBackend: TargetBackendValidator = async (target: Mesh, backendIndex: number) => {
-    const backend = target.mtls?.backends?.[backendIndex];
+export function insightSettleMsFor(configured: number | undefined): (pushedAcks: boolean) => number {
+  return (pushedAcks) => configured ?? (pushedAcks ? 0 : DEFAULT_KUMA_SETTLE_MS);
+}
+
+export function meshTargetFor(connection: ControlPlaneConnection): MeshTarget {
+  return new KumaApiTarget(new ControlPlaneClient({ timeoutMs: 30_000, ...connection }));
+}
+
+export function rotationActivitiesFor(connections: ActivityConnections, target: MeshTarget = meshTargetFor(connections.controlPlane)): RotationActivities {
+  const secrets = new TargetSecrets(target);
+  const validateTargetBackend: TargetBackendValidator = async (mesh: Mesh, backendIndex: number) => {
+    const backend = mesh.mtls?.backends?.[backendIndex];
     if (!backend) return { errors: [], warnings: [] };
     // Only the new backend: the others are live already.
-    const onlyNew: Mesh = { ...target, mtls: { ...target.mtls, backends: [backend] } };
-    const result = await validateBackends(onlyNew, { mesh: target.name, secrets, vaultDefaults: connections.vault });
+    const onlyNew: Mesh = { ...mesh, mtls: { ...mesh.mtls, backends: [backend] } };
+    const result = await validateBackends(onlyNew, { mesh: mesh.name, secrets, vaultDefaults: connections.vault });
     const fixPath = (issue: { path: string; message: string }) => ({ ...issue, path: issue.path.replace(/^mtls\.backends\[0\]/, `mtls.backends[${backendIndex}]`) });
     return { errors: result.errors.map(fixPath), warnings: result.warnings.map(fixPath) };
   };
-  return createRotationActivities({ controlPlane, validateTargetBackend });
+  return createRotationActivities({ target, validateTargetBackend, insightSettleMs: insightSettleMsFor(connections.insightSettleMs) });
 }

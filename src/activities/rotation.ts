@@ -1,22 +1,24 @@
 /**
- * Thin adapters from the rotation workflow's intents to the control plane and the CA backends.
- * Failures the workflow must not retry are ApplicationFailures of the types in NON_RETRYABLE_FAILURES;
- * anything else (control plane or Vault down, a 422 while insights catch up) is retried with backoff.
+ * Thin adapters from the rotation workflow's intents to a mesh target (a Kuma API control plane, or
+ * Kubernetes) and the CA backends. What is retried and what is not: failures.ts.
  */
 import { ApplicationFailure, Context } from '@temporalio/activity';
-import type { ControlPlaneClient } from '../controlplane/client';
-import { ControlPlaneError } from '../controlplane/client';
 import type { ProxySnapshot } from '../mesh/insights';
+import { groupProxyStates } from '../mesh/insights';
 import { planRotation } from '../mesh/plan';
 import type { Mesh } from '../mesh/schema';
 import { validateMesh } from '../mesh/validate';
+import { underFailureContract } from './failures';
+import { multiBackendRotationRefusal } from './kuma-api-target';
+import { type MeshRead, type MeshTarget, MeshRevisionConflict } from './mesh-target';
+import { readSettledProxies } from './proxy-insights';
 import type {
   ApplyMeshInput,
   ApplyMeshResult,
   PreflightInput,
   PreflightResult,
   ReissueInput,
-  ReissueResult,
+  ReissueTotals,
   RotationActivities,
 } from './types';
 
@@ -24,11 +26,13 @@ import type {
 export type TargetBackendValidator = (target: Mesh, backendIndex: number) => Promise<{ errors: { path: string; message: string }[]; warnings: { path: string; message: string }[] }>;
 
 export interface RotationActivityDeps {
-  controlPlane: ControlPlaneClient;
+  target: MeshTarget;
   validateTargetBackend: TargetBackendValidator;
+  /** The settle rule's wait (proxy-insights.ts); default by product: 0 for ours, DEFAULT_KUMA_SETTLE_MS otherwise. */
+  insightSettleMs: (pushedAcks: boolean) => number;
 }
 
-/** Key order and server-added fields must not make two equal mTLS sections look different. */
+/** Key order must not make two equal meshes look different. */
 function canonicalJson(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
   if (value && typeof value === 'object') {
@@ -44,18 +48,19 @@ export function sameMtls(a: Mesh, b: Mesh): boolean {
   return canonicalJson(a.mtls ?? {}) === canonicalJson(b.mtls ?? {});
 }
 
-function withoutServerFields(mesh: Mesh): Mesh {
-  const { creationTime: _c, modificationTime: _m, ...rest } = mesh as Mesh & { creationTime?: unknown; modificationTime?: unknown };
-  return rest as Mesh;
+export function sameMesh(a: Mesh, b: Mesh): boolean {
+  return canonicalJson(a) === canonicalJson(b);
 }
 
 export function createRotationActivities(deps: RotationActivityDeps): RotationActivities {
-  const cp = deps.controlPlane;
+  const target = deps.target;
 
   async function preflight(input: PreflightInput): Promise<PreflightResult> {
-    const found = await cp.getMesh(input.mesh);
+    const identity = await target.identify();
+    if (!identity.capabilities.multiBackendRotation) throw ApplicationFailure.nonRetryable(multiBackendRotationRefusal(identity), 'UnsupportedControlPlane');
+    const found = await target.getMesh(input.mesh);
     if (!found) throw ApplicationFailure.nonRetryable(`mesh "${input.mesh}" does not exist on the control plane`, 'MeshNotFound');
-    const current = withoutServerFields(found.mesh);
+    const current = found.mesh;
     const planned = planRotation(current, input.target);
     if (!planned.ok) {
       throw ApplicationFailure.nonRetryable(planned.errors.map((e) => `${e.path}: ${e.message}`).join('; '), 'InvalidRotationTarget');
@@ -69,47 +74,64 @@ export function createRotationActivities(deps: RotationActivityDeps): RotationAc
     if (errors.length > 0) {
       throw ApplicationFailure.nonRetryable(errors.map((e) => `${e.path}: ${e.message}`).join('; '), 'InvalidRotationTarget');
     }
-    return { current, currentVersion: found.version, warnings: [...staticCheck.warnings, ...backendCheck.warnings] };
+    return { current, currentVersion: numberedVersion(found) ?? 0, warnings: [...staticCheck.warnings, ...backendCheck.warnings] };
   }
 
+  /** Our control plane's mesh version; undefined on targets that do not number them. */
+  function numberedVersion(read: MeshRead | { revision?: string }): number | undefined {
+    return read.revision !== undefined && /^\d+$/.test(read.revision) ? Number(read.revision) : undefined;
+  }
+
+  /**
+   * Exactly once, with or without revisions: read; if the mesh already is what this step writes, a
+   * retry finds its own earlier write (done); if it still is what the rotation last wrote, write,
+   * conditional on the revision just read where the target has revisions; anything else is a change
+   * made outside the rotation (refused). Without revisions (Kuma's API) one race remains: a write by
+   * someone else between our read and our write (one round trip) is overwritten unseen; a later one is
+   * seen at the next step.
+   */
   async function applyMeshVersion(input: ApplyMeshInput): Promise<ApplyMeshResult> {
-    for (let attempt = 0; attempt < 2; attempt++) {
-      const found = await cp.getMesh(input.mesh);
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const found = await target.getMesh(input.mesh);
       if (!found) throw ApplicationFailure.nonRetryable(`mesh "${input.mesh}" disappeared during the rotation`, 'MeshNotFound');
-      if (found.version === input.expectedVersion) {
-        try {
-          const written = await cp.putMesh(input.desired, { ifVersion: input.expectedVersion, actor: input.actor });
-          return { version: written.version, alreadyApplied: false };
-        } catch (err) {
-          // A concurrent writer or our own earlier attempt got there first: look again.
-          if (err instanceof ControlPlaneError && err.status === 409) continue;
-          throw err;
-        }
+      const version = numberedVersion(found);
+      const unchangedSincePlanned = input.previous ? sameMesh(found.mesh, input.previous) : version === input.expectedVersion;
+      const alreadyApplied = input.previous ? sameMesh(found.mesh, input.desired) : version === input.expectedVersion + 1 && sameMtls(found.mesh, input.desired);
+      if (alreadyApplied) return { version: version ?? input.expectedVersion + 1, alreadyApplied: true };
+      if (!unchangedSincePlanned) break;
+      try {
+        const written = await target.putMesh(input.desired, { ...(found.revision !== undefined ? { ifRevision: found.revision } : {}), actor: input.actor });
+        return { version: numberedVersion(written) ?? input.expectedVersion + 1, alreadyApplied: false };
+      } catch (err) {
+        // A concurrent writer got there between our read and our write: look again.
+        if (err instanceof MeshRevisionConflict) continue;
+        throw err;
       }
-      if (found.version === input.expectedVersion + 1 && sameMtls(found.mesh, input.desired)) {
-        return { version: found.version, alreadyApplied: true };
-      }
-      break;
     }
     throw ApplicationFailure.nonRetryable(
-      `mesh "${input.mesh}" was changed outside the rotation (expected version ${input.expectedVersion}); inspect its history and start again`,
+      `mesh "${input.mesh}" was changed outside the rotation (it no longer is what the rotation wrote at version ${input.expectedVersion}); inspect it and start again`,
       'MeshChangedOutsideRotation',
     );
   }
 
   async function snapshotProxies(input: { mesh: string }): Promise<ProxySnapshot> {
-    return cp.proxySnapshot(input.mesh);
+    const identity = await target.identify();
+    const reading = await readSettledProxies(target, input.mesh, deps.insightSettleMs(identity.capabilities.pushedAcks));
+    return { mesh: input.mesh, asOfSeq: reading.seq, groups: groupProxyStates(reading.proxies) };
   }
 
-  async function reissueCertificates(input: ReissueInput): Promise<ReissueResult> {
+  /** Where the control plane re-issues on its own (Kong Mesh, Kuma), the gate alone waits for it. */
+  async function reissueCertificates(input: ReissueInput): Promise<ReissueTotals> {
     const context = Context.current();
+    const identity = await target.identify();
+    if (!identity.capabilities.reissue || !target.reissue) return { issued: 0, skipped: 0, batches: 0 };
     // A new attempt (after a worker died) resumes from the last batch the old one heartbeated.
-    const resumed = context.info.heartbeatDetails as Partial<ReissueResult & { cursor: string | null }> | undefined;
+    const resumed = context.info.heartbeatDetails as Partial<ReissueTotals & { cursor: string | null }> | undefined;
     let cursor: string | null = resumed?.cursor ?? null;
-    const totals: ReissueResult = { issued: resumed?.issued ?? 0, skipped: resumed?.skipped ?? 0, batches: resumed?.batches ?? 0 };
+    const totals: ReissueTotals = { issued: resumed?.issued ?? 0, skipped: resumed?.skipped ?? 0, batches: resumed?.batches ?? 0 };
     if (resumed && resumed.cursor === null) return totals;
     do {
-      const page = await cp.reissue(input.mesh, { after: cursor, limit: input.batchSize });
+      const page = await target.reissue(input.mesh, { after: cursor, limit: input.batchSize });
       totals.issued += page.issued;
       totals.skipped += page.skipped;
       totals.batches++;
@@ -119,5 +141,10 @@ export function createRotationActivities(deps: RotationActivityDeps): RotationAc
     return totals;
   }
 
-  return { preflight, applyMeshVersion, snapshotProxies, reissueCertificates };
+  return {
+    preflight: (input) => underFailureContract(() => preflight(input)),
+    applyMeshVersion: (input) => underFailureContract(() => applyMeshVersion(input)),
+    snapshotProxies: (input) => underFailureContract(() => snapshotProxies(input)),
+    reissueCertificates: (input) => underFailureContract(() => reissueCertificates(input)),
+  };
 }

@@ -13,6 +13,7 @@ export interface PreflightInput {
 
 export interface PreflightResult {
   current: Mesh;
+  /** The mesh's version where the control plane numbers them (ours); otherwise 0, and each step counts one up. */
   currentVersion: number;
   warnings: { path: string; message: string }[];
 }
@@ -21,6 +22,12 @@ export interface ApplyMeshInput {
   mesh: string;
   /** The version this change was planned against; a retry that finds it already applied succeeds. */
   expectedVersion: number;
+  /**
+   * The mesh as the rotation last wrote it (or read it in preflight): the write goes ahead only while
+   * the control plane still holds exactly this. Absent in histories from before control planes
+   * without versions were supported; then the version alone decides.
+   */
+  previous?: Mesh;
   desired: Mesh;
   /** Written to the mesh history as the actor, e.g. `ca-rotation/default: add-backend`. */
   actor: string;
@@ -37,7 +44,8 @@ export interface ReissueInput {
   batchSize: number;
 }
 
-export interface ReissueResult {
+/** What step 2's batched re-issue did, over all its pages (one page is the control plane's `ReissuePage`). */
+export interface ReissueTotals {
   issued: number;
   skipped: number;
   batches: number;
@@ -47,8 +55,15 @@ export interface RotationActivities {
   preflight(input: PreflightInput): Promise<PreflightResult>;
   applyMeshVersion(input: ApplyMeshInput): Promise<ApplyMeshResult>;
   snapshotProxies(input: { mesh: string }): Promise<ProxySnapshot>;
-  reissueCertificates(input: ReissueInput): Promise<ReissueResult>;
+  reissueCertificates(input: ReissueInput): Promise<ReissueTotals>;
 }
 
-/** Failure types the workflow must not retry: the input or the world is wrong, not flaky. */
-export const NON_RETRYABLE_FAILURES = ['InvalidRotationTarget', 'MeshChangedOutsideRotation', 'MeshNotFound'] as const;
+/** Failure types the workflow must not retry: the input or the world is wrong, not flaky (see failures.ts). */
+export const NON_RETRYABLE_FAILURES = [
+  'InvalidRotationTarget',
+  'MeshChangedOutsideRotation',
+  'MeshNotFound',
+  'UnsupportedControlPlane',
+  'ControlPlaneRefused',
+  'ControlPlaneCredentials',
+] as const;

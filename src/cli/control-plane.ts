@@ -1,11 +1,48 @@
-/** The control plane client for CLI commands, with one clear line when it cannot be reached. */
-import { ControlPlaneClient, ControlPlaneError, ControlPlaneUnreachableError } from '../controlplane/client';
+/** The control plane for CLI commands, through the mesh target, with one clear line when it fails. */
+import { meshTargetFor } from '../activities';
+import { multiBackendRotationRefusal, UnknownControlPlaneError } from '../activities/kuma-api-target';
+import type { MeshTarget, MeshTargetIdentity } from '../activities/mesh-target';
+import { ControlPlaneClient, type ControlPlaneConnection, ControlPlaneError, ControlPlaneTlsError, ControlPlaneUnreachableError } from '../controlplane/client';
 import type { Mesh } from '../mesh/schema';
 import { CliError, EXIT_REFUSED, EXIT_UNEXPECTED } from './errors';
 import type { Settings } from './settings';
 
+export function controlPlaneConnection(settings: Settings, timeoutMs = 10_000): ControlPlaneConnection {
+  return {
+    url: settings.controlPlaneUrl,
+    token: settings.controlPlaneToken,
+    caFile: settings.controlPlaneCaFile,
+    clientCertFile: settings.controlPlaneClientCert,
+    clientKeyFile: settings.controlPlaneClientKey,
+    timeoutMs,
+  };
+}
+
 export function controlPlaneClient(settings: Settings): ControlPlaneClient {
-  return new ControlPlaneClient({ url: settings.controlPlaneUrl, token: settings.controlPlaneToken, timeoutMs: 10_000 });
+  return onControlPlaneSync(settings, () => new ControlPlaneClient(controlPlaneConnection(settings)));
+}
+
+export function controlPlaneTarget(settings: Settings): MeshTarget {
+  return onControlPlaneSync(settings, () => meshTargetFor(controlPlaneConnection(settings)));
+}
+
+function cliErrorFor(settings: Settings, err: unknown): unknown {
+  if (err instanceof ControlPlaneUnreachableError) {
+    return new CliError(`cannot reach the control plane at ${settings.controlPlaneUrl} (CA_ROTATE_CP_URL): ${err.message}`, EXIT_UNEXPECTED);
+  }
+  if (err instanceof ControlPlaneTlsError || err instanceof UnknownControlPlaneError) return new CliError(err.message, EXIT_UNEXPECTED);
+  if (err instanceof ControlPlaneError && (err.status === 401 || err.status === 403)) {
+    return new CliError(`the control plane at ${settings.controlPlaneUrl} refused: ${err.details ?? err.message}`, EXIT_UNEXPECTED);
+  }
+  return err;
+}
+
+function onControlPlaneSync<T>(settings: Settings, fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    throw cliErrorFor(settings, err);
+  }
 }
 
 /** Translates control plane failures into CLI errors; everything else passes through. */
@@ -13,18 +50,22 @@ export async function onControlPlane<T>(settings: Settings, fn: () => Promise<T>
   try {
     return await fn();
   } catch (err) {
-    if (err instanceof ControlPlaneUnreachableError) {
-      throw new CliError(`cannot reach the control plane at ${settings.controlPlaneUrl} (CA_ROTATE_CP_URL): ${err.message}`, EXIT_UNEXPECTED);
-    }
-    if (err instanceof ControlPlaneError && err.status === 401) {
-      throw new CliError(`the control plane at ${settings.controlPlaneUrl} refused the token: set CA_ROTATE_CP_TOKEN`, EXIT_UNEXPECTED);
-    }
-    throw err;
+    throw cliErrorFor(settings, err);
   }
 }
 
-export async function currentMesh(settings: Settings, name: string): Promise<{ mesh: Mesh; version: number }> {
-  const found = await onControlPlane(settings, () => controlPlaneClient(settings).getMesh(name));
+/** Refuses at once, before anything changes, where the control plane cannot do the procedure (Kuma OSS). */
+export async function requireRotatableControlPlane(settings: Settings, target: MeshTarget): Promise<MeshTargetIdentity> {
+  const identity = await onControlPlane(settings, () => target.identify());
+  if (!identity.capabilities.multiBackendRotation) throw new CliError(multiBackendRotationRefusal(identity), EXIT_REFUSED);
+  return identity;
+}
+
+/** The mesh as the control plane holds it, after checking that this control plane can rotate it. */
+export async function currentMesh(settings: Settings, name: string): Promise<{ mesh: Mesh }> {
+  const target = controlPlaneTarget(settings);
+  await requireRotatableControlPlane(settings, target);
+  const found = await onControlPlane(settings, () => target.getMesh(name));
   if (!found) throw new CliError(`mesh "${name}" does not exist on the control plane at ${settings.controlPlaneUrl}`, EXIT_REFUSED);
-  return found;
+  return { mesh: found.mesh };
 }

@@ -8,7 +8,8 @@ import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { rotationActivitiesFor } from '../activities';
+import { insightSettleMsFor, meshTargetFor, rotationActivitiesFor } from '../activities';
+import { InsightWatcher } from '../activities/insight-watcher';
 import { generateCa, caCommonName } from '../pki/ca-certificate';
 import { ControlPlaneClient } from '../controlplane/client';
 import { startControlPlane, type RunningControlPlane } from '../controlplane/server';
@@ -44,6 +45,10 @@ export interface LocalStackOptions {
    */
   startControlPlane?: (settings: ControlPlaneSettings) => Promise<RunningControlPlane>;
   taskQueue?: string;
+  /** False: the control plane does not relay acks to Temporal, and the worker's insight watcher polls instead. */
+  pushedAcks?: boolean;
+  /** The settle rule's wait (src/activities/proxy-insights.ts); default by control plane. */
+  insightSettleMs?: number;
   workDir?: string;
   log?: (line: string) => void;
 }
@@ -51,7 +56,8 @@ export interface LocalStackOptions {
 /** What a control plane started outside the stack needs to know. */
 export interface ControlPlaneSettings {
   dbFile: string;
-  temporal: { address: string; namespace: string };
+  /** Where the control plane relays acks; absent when acks are not pushed. */
+  temporal?: { address: string; namespace: string };
   vault?: { address: string; token: string };
 }
 
@@ -120,7 +126,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     log('starting the control plane');
     const controlPlaneSettings: ControlPlaneSettings = {
       dbFile: path.join(workDir, 'control-plane.db'),
-      temporal: { address: temporal.address, namespace: temporal.namespace },
+      ...(options.pushedAcks === false ? {} : { temporal: { address: temporal.address, namespace: temporal.namespace } }),
       vault,
     };
     let controlPlane = options.startControlPlane
@@ -132,7 +138,11 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
 
     let worker: { stop(): Promise<void> } | undefined;
     const startWorker = async () => {
-      const activities = rotationActivitiesFor({ controlPlaneUrl: controlPlane.url, controlPlaneToken: controlPlane.token, vault });
+      const connection = { url: controlPlane.url, token: controlPlane.token, timeoutMs: 30_000 };
+      const target = meshTargetFor(connection);
+      const activities = rotationActivitiesFor({ controlPlane: connection, vault, insightSettleMs: options.insightSettleMs }, target);
+      // Idle while the control plane pushes acks; polls `_overview` otherwise.
+      const watcher = new InsightWatcher({ target, client, taskQueue, settleMs: insightSettleMsFor(options.insightSettleMs) });
       const created = await createRotationWorker({
         temporalAddress: temporal.address,
         namespace: temporal.namespace,
@@ -141,8 +151,10 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         workflowBundle: options.workflowBundle,
       });
       const running = created.worker.run();
+      watcher.start();
       worker = {
         async stop() {
+          await watcher.stop();
           created.worker.shutdown();
           await running.catch(() => {});
           await created.connection.close();

@@ -1,8 +1,8 @@
-/** Small HTTP helpers: Kuma-style errors, JSON bodies read with a size cap, zod issues as causes. */
+/** Small HTTP helpers: Kuma's error body, JSON bodies read with a size cap, zod issues as causes. */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { z } from 'zod';
-import type { ErrorBody, ErrorCause } from './api-schemas';
+import { type ErrorCause, type KumaErrorBody, kumaErrorBody } from '../mesh/api-error';
 
 export class ApiError extends Error {
   constructor(
@@ -16,18 +16,16 @@ export class ApiError extends Error {
     this.name = 'ApiError';
   }
 
-  body(): ErrorBody {
-    return {
-      title: this.title,
-      ...(this.details !== undefined ? { details: this.details } : {}),
-      ...(this.causes ? { causes: this.causes } : {}),
-      ...(this.pending ? { pending: this.pending } : {}),
-    };
+  body(): KumaErrorBody {
+    // kumactl prints the causes, not our `pending`: the proxies a refusal waits for go in both.
+    const pendingCause = this.pending?.length ? [{ field: 'pending proxies', message: this.pending.join(', ') }] : [];
+    return kumaErrorBody(this.status, this.title, this.details, this.causes ?? pendingCause, this.pending);
   }
 }
 
-export const badRequest = (details: string, causes: ErrorCause[]): ApiError => new ApiError(400, 'Bad Request', details, causes);
-export const notFound = (what: string): ApiError => new ApiError(404, 'Not Found', what);
+/** Kuma's titles: kumactl prints them first, so they read as Kuma's do. */
+export const badRequest = (details: string, causes: ErrorCause[]): ApiError => new ApiError(400, 'Could not process a resource', details, causes);
+export const notFound = (what: string): ApiError => new ApiError(404, 'Could not retrieve a resource', what);
 
 /** `mtls.backends[1].conf` from zod's path array. */
 export function fieldPath(path: readonly PropertyKey[], prefix = ''): string {

@@ -4,6 +4,7 @@
  * batches, and on request (`_reissue`, the workflow's resumable step 2). One lane per mesh: the two
  * never sign twice for one change, because each checks what the proxy holds inside the lane.
  */
+import type { ReissuePage } from './api-schemas';
 import type { CaAccess } from './ca-access';
 import { csrDer, renewalTimeMs } from './certificates';
 import type { Delivery } from './delivery';
@@ -12,12 +13,6 @@ import type { ControlPlaneStore, DataplaneRow, IssuedCertificate } from './store
 const BATCH_SIZE = 200;
 const PARALLEL_SIGNINGS = 16;
 const TICK_MS = 2_000;
-
-export interface ReissueResult {
-  issued: number;
-  skipped: number;
-  next: string | null;
-}
 
 export class CertificateIssuance {
   private readonly lanes = new Map<string, Promise<unknown>>();
@@ -51,7 +46,7 @@ export class CertificateIssuance {
   }
 
   /** `POST /meshes/{mesh}/certificates/_reissue`: one page of proxies in name order after `after`. */
-  reissue(mesh: string, after: string | null, limit: number): Promise<ReissueResult> {
+  reissue(mesh: string, after: string | null, limit: number): Promise<ReissuePage> {
     return this.inLane(mesh, async () => {
       const page = this.store.dataplanesAfter(mesh, after, limit + 1);
       const more = page.length > limit;

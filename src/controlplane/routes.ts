@@ -1,11 +1,16 @@
-/** The REST routes of docs/control-plane-api.md over Node's http; each handler validates, then acts. */
+/**
+ * The REST routes of docs/control-plane-api.md over Node's http; each handler validates, then acts.
+ * Kuma's routes answer as a real kuma-cp does (shapes, pagination, error body, status codes), so the
+ * real kumactl works against them; the extras are marked *(ext)*.
+ */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import os from 'node:os';
 import { z } from 'zod';
 import { decodeBase64, encodeBase64 } from '../mesh/base64';
 import { SecretSchema } from '../mesh/schema';
 import type { AckRelay } from './ack-relay';
 import type { AckRecorder } from './acks';
-import { AcksSchema, type DataplaneOverview, ReissueRequestSchema, RegisterProxiesSchema, ResourceName } from './api-schemas';
+import { AcksSchema, type DataplaneOverview, ReissueRequestSchema, RegisterProxiesSchema, ResourceName, stripServerMeta } from './api-schemas';
 import type { CaAccess } from './ca-access';
 import { csrDer } from './certificates';
 import type { Delivery } from './delivery';
@@ -22,6 +27,8 @@ export interface ApiDeps {
   acks: AckRecorder;
   relay: AckRelay;
   meshes: MeshWriter;
+  /** `GET /`: Kuma's index with our identity and extras (see `controlPlaneIndex`). */
+  index: object;
   token: string;
   log: (line: string) => void;
 }
@@ -49,16 +56,34 @@ const route = (method: string, path: string, auth: boolean, handle: Route['handl
   handle,
 });
 
+/**
+ * `GET /` says `"product": "Kuma"` with the Kuma version whose API we serve: the real kumactl refuses
+ * any other product ("this CLI is for Kuma"), and our client tells us from Kuma by `meshCaRotator`.
+ */
+export const KUMA_API_VERSION = '2.14.3';
+
+export function controlPlaneIndex(opts: { version: string; extras: readonly string[]; instanceId: string }): object {
+  return {
+    hostname: os.hostname(),
+    tagline: 'Kuma',
+    product: 'Kuma',
+    version: KUMA_API_VERSION,
+    basedOnKuma: KUMA_API_VERSION,
+    instanceId: opts.instanceId,
+    clusterId: opts.instanceId,
+    meshCaRotator: { version: opts.version, extras: [...opts.extras] },
+  };
+}
+
 const DEFAULT_PAGE_SIZE = 100;
 const MAX_PAGE_SIZE = 1_000;
 
 const ROUTES: Route[] = [
-  route('GET', '/', false, (_deps, { res }) => sendJson(res, 200, { tagline: 'Kuma', product: 'mesh-ca-rotator', version: '0.1.0' })),
+  route('GET', '/', false, ({ index }, { res }) => sendJson(res, 200, index)),
 
   // ---- meshes
-  route('GET', '/meshes', false, ({ store }, { res }) => {
-    const items = store.listMeshes().map(servedMesh);
-    sendJson(res, 200, { items, total: items.length, next: null });
+  route('GET', '/meshes', false, ({ store }, { res, url }) => {
+    sendPage(res, url, store.listMeshes().map(servedMesh));
   }),
   route('GET', '/meshes/{name}', false, ({ store }, { res, params }) => {
     const stored = store.getMesh(meshName(params[0]));
@@ -69,7 +94,9 @@ const ROUTES: Route[] = [
     const name = meshName(params[0]);
     const result = await deps.meshes.put({
       name,
-      body: await readJson(req),
+      // Server-owned fields (as `kumactl get mesh -o yaml` prints them) are not part of the mesh: an
+      // unchanged mesh sent back writes no version.
+      body: withoutServerMeta(await readJson(req)),
       ifVersion: parseIfMatch(header(req, 'if-match')),
       force: url.searchParams.get('force') === 'true',
       actor: header(req, 'x-ca-rotate-actor')?.slice(0, 200) || 'api',
@@ -90,27 +117,30 @@ const ROUTES: Route[] = [
     if (!store.getMesh(name)) throw notFound(`mesh "${name}" does not exist`);
     sendJson(res, 200, { items: store.meshHistory(name) });
   }),
-  route('GET', '/meshes/{name}/insights', false, ({ store }, { res, params }) => {
-    const name = meshName(params[0]);
-    if (!store.getMesh(name)) throw notFound(`mesh "${name}" does not exist`);
-    sendJson(res, 200, meshInsight(name, store.dataplanesOfMesh(name)));
+  route('GET', '/mesh-insights', false, ({ store }, { res, url }) => {
+    sendPage(res, url, store.listMeshes().map((m) => meshInsight(m, store.dataplanesOfMesh(m.mesh.name))));
+  }),
+  route('GET', '/mesh-insights/{name}', false, ({ store }, { res, params }) => {
+    const stored = store.getMesh(meshName(params[0]));
+    if (!stored) throw notFound(`mesh "${params[0]}" does not exist`);
+    sendJson(res, 200, meshInsight(stored, store.dataplanesOfMesh(stored.mesh.name)));
   }),
 
   // ---- secrets
-  route('GET', '/meshes/{mesh}/secrets', false, ({ store }, { res, params }) => {
+  route('GET', '/meshes/{mesh}/secrets', false, ({ store }, { res, url, params }) => {
     const mesh = meshName(params[0]);
-    const items = store.listSecrets(mesh).map((s) => ({ type: 'Secret', mesh, ...s }));
-    sendJson(res, 200, { items, total: items.length, next: null });
+    sendPage(res, url, store.listSecrets(mesh).map((s) => ({ type: 'Secret', mesh, ...s })));
   }),
   route('GET', '/meshes/{mesh}/secrets/{name}', true, ({ store }, { res, params }) => {
     const [mesh, name] = [meshName(params[0]), resourceName(params[1], 'name')];
     const data = store.getSecret(mesh, name);
-    if (!data) throw notFound(`secret "${name}" does not exist in mesh "${mesh}"`);
-    sendJson(res, 200, { type: 'Secret', mesh, name, data: encodeBase64(data) });
+    const meta = store.listSecrets(mesh).find((s) => s.name === name);
+    if (!data || !meta) throw notFound(`secret "${name}" does not exist in mesh "${mesh}"`);
+    sendJson(res, 200, { type: 'Secret', mesh, ...meta, data: encodeBase64(data) });
   }),
   route('PUT', '/meshes/{mesh}/secrets/{name}', true, async ({ store, ca }, { req, res, params }) => {
     const [mesh, name] = [meshName(params[0]), resourceName(params[1], 'name')];
-    const secret = parseBody(SecretSchema, await readJson(req), 'Secret');
+    const secret = parseBody(SecretSchema, withoutServerMeta(await readJson(req)), 'Secret');
     const causes = [
       ...(secret.mesh !== mesh ? [{ field: 'mesh', message: `"${secret.mesh}" does not match "${mesh}" in the path` }] : []),
       ...(secret.name !== name ? [{ field: 'name', message: `"${secret.name}" does not match "${name}" in the path` }] : []),
@@ -132,22 +162,23 @@ const ROUTES: Route[] = [
     sendJson(res, 200, {});
   }),
 
-  // ---- data plane proxies, Kuma shapes
+  // ---- data plane proxies, Kuma shapes (`_overview` before `{name}`: the name pattern matches it too)
+  route('GET', '/meshes/{mesh}/dataplanes/_overview', false, (deps, request) => sendOverviews(deps, request)),
+  route('GET', '/meshes/{mesh}/dataplanes+insights', false, (deps, request) => sendOverviews(deps, request)),
+  route('GET', '/meshes/{mesh}/dataplanes/{name}/_overview', false, ({ store }, { res, params }) => {
+    sendJson(res, 200, dataplaneOverview(dataplaneNamed(store, params)));
+  }),
+  route('GET', '/meshes/{mesh}/dataplanes+insights/{name}', false, ({ store }, { res, params }) => {
+    sendJson(res, 200, dataplaneOverview(dataplaneNamed(store, params)));
+  }),
   route('GET', '/meshes/{mesh}/dataplanes', false, ({ store }, { res, url, params }) => {
     const mesh = meshName(params[0]);
     const page = pageOf(url);
-    const items = store.dataplanesOfMesh(mesh, page).map(dataplaneResource);
     const total = store.countDataplanes(mesh);
-    sendJson(res, 200, { items, total, next: nextPage(url, page, total) });
+    sendJson(res, 200, { total, items: store.dataplanesOfMesh(mesh, page).map(dataplaneResource), next: nextPage(url, page, total) });
   }),
-  route('GET', '/meshes/{mesh}/dataplanes+insights', false, ({ store }, { res, url, params }) => {
-    const mesh = meshName(params[0]);
-    // Read before the listing: the listing is at least as new as this seq.
-    const seq = store.insightSeq(mesh);
-    const page = pageOf(url);
-    const items = store.dataplanesOfMesh(mesh, page).map(dataplaneOverview);
-    const total = store.countDataplanes(mesh);
-    sendJson(res, 200, { items, total, next: nextPage(url, page, total) }, { 'x-ca-rotate-seq': String(seq) });
+  route('GET', '/meshes/{mesh}/dataplanes/{name}', false, ({ store }, { res, params }) => {
+    sendJson(res, 200, dataplaneResource(dataplaneNamed(store, params)));
   }),
 
   // ---- certificates (ext)
@@ -275,6 +306,33 @@ function servedMesh(stored: { mesh: object; creationTime: string; modificationTi
   return { ...stored.mesh, creationTime: stored.creationTime, modificationTime: stored.modificationTime };
 }
 
+function withoutServerMeta(body: unknown): unknown {
+  return body && typeof body === 'object' && !Array.isArray(body) ? stripServerMeta(body) : body;
+}
+
+/** Kuma's list answer: `{total, items, next}` for the page `size`/`offset` asks for. */
+function sendPage(res: ServerResponse, url: URL, all: readonly unknown[]): void {
+  const page = pageOf(url);
+  sendJson(res, 200, { total: all.length, items: all.slice(page.offset, page.offset + page.size), next: nextPage(url, page, all.length) });
+}
+
+function sendOverviews({ store }: ApiDeps, { res, url, params }: Request): void {
+  const mesh = meshName(params[0]);
+  // Read before the listing: the listing is at least as new as this seq.
+  const seq = store.insightSeq(mesh);
+  const page = pageOf(url);
+  const total = store.countDataplanes(mesh);
+  const items = store.dataplanesOfMesh(mesh, page).map(dataplaneOverview);
+  sendJson(res, 200, { total, items, next: nextPage(url, page, total) }, { 'x-ca-rotate-seq': String(seq) });
+}
+
+function dataplaneNamed(store: ControlPlaneStore, params: string[]): DataplaneRow {
+  const [mesh, name] = [meshName(params[0]), resourceName(params[1], 'name')];
+  const row = store.getDataplane(mesh, name);
+  if (!row) throw notFound(`dataplane "${name}" does not exist in mesh "${mesh}"`);
+  return row;
+}
+
 function dataplaneResource(row: DataplaneRow) {
   return {
     type: 'Dataplane' as const,
@@ -284,39 +342,54 @@ function dataplaneResource(row: DataplaneRow) {
   };
 }
 
+/** Kuma's DataplaneOverview: the spec under `dataplane`, and empty insight fields left out as Kuma does. */
 function dataplaneOverview(row: DataplaneRow): DataplaneOverview {
+  const mTLS = {
+    ...(row.issuedBackend !== undefined ? { issuedBackend: row.issuedBackend } : {}),
+    ...(row.supportedBackends.length > 0 ? { supportedBackends: row.supportedBackends } : {}),
+    ...(row.certificate ? { certificateExpirationTime: row.certificate.expiresAt } : {}),
+    ...(row.lastCertificateRegeneration ? { lastCertificateRegeneration: row.lastCertificateRegeneration } : {}),
+    ...(row.certificateRegenerations > 0 ? { certificateRegenerations: row.certificateRegenerations } : {}),
+  };
+  const subscriptions = row.connectTime || row.disconnectTime ? [{ connectTime: row.connectTime, ...(row.online ? {} : { disconnectTime: row.disconnectTime }) }] : [];
+  const { networking } = dataplaneResource(row);
   return {
     type: 'DataplaneOverview',
     mesh: row.mesh,
     name: row.name,
-    dataplane: dataplaneResource(row),
+    dataplane: { networking },
     dataplaneInsight: {
-      subscriptions: row.connectTime || row.disconnectTime ? [{ connectTime: row.connectTime, ...(row.online ? {} : { disconnectTime: row.disconnectTime }) }] : [],
-      mTLS: {
-        ...(row.issuedBackend !== undefined ? { issuedBackend: row.issuedBackend } : {}),
-        supportedBackends: row.supportedBackends,
-        ...(row.certificate ? { certificateExpirationTime: row.certificate.expiresAt } : {}),
-        ...(row.lastCertificateRegeneration ? { lastCertificateRegeneration: row.lastCertificateRegeneration } : {}),
-        certificateRegenerations: row.certificateRegenerations,
-      },
+      ...(subscriptions.length > 0 ? { subscriptions } : {}),
+      ...(Object.keys(mTLS).length > 0 ? { mTLS } : {}),
     },
   };
 }
 
-function meshInsight(name: string, rows: readonly DataplaneRow[]) {
-  const counts = () => ({ total: 0, online: 0, offline: 0 });
-  const dataplanes = counts();
-  const issuedBackends: Record<string, ReturnType<typeof counts>> = {};
-  const supportedBackends: Record<string, ReturnType<typeof counts>> = {};
-  const add = (c: ReturnType<typeof counts>, online: boolean) => {
-    c.total++;
-    if (online) c.online++;
-    else c.offline++;
+/** Kuma's MeshInsight; like Kuma, zero counts are left out. */
+function meshInsight(stored: { mesh: { name: string }; creationTime: string; modificationTime: string }, rows: readonly DataplaneRow[]) {
+  type Counts = { total?: number; online?: number; offline?: number };
+  const dataplanes: Counts = {};
+  const issuedBackends: Record<string, Counts> = {};
+  const supportedBackends: Record<string, Counts> = {};
+  const add = (c: Counts, online: boolean) => {
+    c.total = (c.total ?? 0) + 1;
+    if (online) c.online = (c.online ?? 0) + 1;
+    else c.offline = (c.offline ?? 0) + 1;
   };
   for (const row of rows) {
     add(dataplanes, row.online);
-    if (row.issuedBackend) add((issuedBackends[row.issuedBackend] ??= counts()), row.online);
-    for (const backend of row.supportedBackends) add((supportedBackends[backend] ??= counts()), row.online);
+    if (row.issuedBackend) add((issuedBackends[row.issuedBackend] ??= {}), row.online);
+    for (const backend of row.supportedBackends) add((supportedBackends[backend] ??= {}), row.online);
   }
-  return { type: 'MeshInsight' as const, name, dataplanes, mTLS: { issuedBackends, supportedBackends } };
+  return {
+    type: 'MeshInsight' as const,
+    name: stored.mesh.name,
+    creationTime: stored.creationTime,
+    modificationTime: stored.modificationTime,
+    dataplanes,
+    mTLS: {
+      ...(Object.keys(issuedBackends).length > 0 ? { issuedBackends } : {}),
+      ...(Object.keys(supportedBackends).length > 0 ? { supportedBackends } : {}),
+    },
+  };
 }

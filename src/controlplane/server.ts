@@ -14,7 +14,8 @@ import { CaAccess, type CaRegistry } from './ca-access';
 import { Delivery } from './delivery';
 import { CertificateIssuance } from './issuance';
 import { MeshWriter } from './mesh-writes';
-import { handleRequest } from './routes';
+import { CONTROL_PLANE_EXTRAS } from './api-schemas';
+import { controlPlaneIndex, handleRequest } from './routes';
 import { SecretCipher, loadSecretKey } from './secret-crypto';
 import { ControlPlaneStore } from './store';
 
@@ -45,6 +46,7 @@ export interface RunningControlPlane {
 }
 
 export const DEFAULT_CONTROL_PLANE_PORT = 5681;
+const CONTROL_PLANE_VERSION = '0.1.0';
 
 export function tokenFileFor(dbFile: string): string {
   return `${dbFile}.token`;
@@ -82,7 +84,10 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
   const relay = new AckRelay(options.temporal, log, (mesh) => store.onlineStatesConverged(mesh));
   const delivery = new Delivery(store, ca, ({ rows, seqs }) => relay.proxiesChanged(rows, seqs), log);
   const issuance = new CertificateIssuance(store, ca, delivery, log);
-  const deps = { store, ca, delivery, issuance, acks: new AckRecorder(store, ca), relay, meshes: new MeshWriter(store, ca), token, log };
+  // Acks are pushed to the workflow only when the relay can reach Temporal; otherwise the worker's watcher polls.
+  const extras = [CONTROL_PLANE_EXTRAS.meshVersions, CONTROL_PLANE_EXTRAS.reissue, ...(options.temporal ? [CONTROL_PLANE_EXTRAS.pushedAcks] : [])];
+  const index = controlPlaneIndex({ version: CONTROL_PLANE_VERSION, extras, instanceId: `mesh-ca-rotator-${randomBytes(3).toString('hex')}` });
+  const deps = { store, ca, delivery, issuance, acks: new AckRecorder(store, ca), relay, meshes: new MeshWriter(store, ca), index, token, log };
 
   const server = createServer((req, res) => void handleRequest(deps, req, res));
   server.keepAliveTimeout = 65_000;

@@ -3,7 +3,7 @@ import { parseDuration } from '../../mesh/duration';
 import { planRotation } from '../../mesh/plan';
 import { inlineSecretMaterial } from '../../mesh/secret-references';
 import type { OfflineProxyPolicy, RotationOptions } from '../../workflows/messages';
-import { controlPlaneClient, currentMesh, onControlPlane } from '../control-plane';
+import { controlPlaneTarget, currentMesh, onControlPlane, requireRotatableControlPlane } from '../control-plane';
 import { checkDocuments, readInputFile } from '../documents';
 import { CliError, EXIT_OK, EXIT_REFUSED } from '../errors';
 import { printIssues, printJson } from '../output';
@@ -42,7 +42,11 @@ export async function startCommand(flags: StartFlags, settings: Settings): Promi
     offlineProxies: parseOfflinePolicy(flags.offlineProxies),
     ...(flags.stepTimeout ? { stepTimeoutMs: durationFlag('--step-timeout', flags.stepTimeout) } : {}),
   };
-  const checked = await checkDocuments(readInputFile(flags.file), settings);
+  const input = readInputFile(flags.file);
+  // Before anything else: a control plane that cannot do the procedure (Kuma OSS) refuses at once.
+  const cp = controlPlaneTarget(settings);
+  await requireRotatableControlPlane(settings, cp);
+  const checked = await checkDocuments(input, settings);
   const inline = checked.mesh ? inlineSecretMaterial(checked.mesh) : [];
   const errors = [...checked.errors, ...inline];
   if (errors.length > 0 || !checked.mesh) {
@@ -67,7 +71,6 @@ export async function startCommand(flags: StartFlags, settings: Settings): Promi
     // Checked before the upload below: a second `start` must not replace the Secrets of a running rotation.
     await refuseIfRotationRunning(temporal.client, target.name);
     // Secrets go to the control plane directly; the workflow only ever sees their names.
-    const cp = controlPlaneClient(settings);
     for (const secret of checked.secrets ?? []) {
       if (secret.mesh === target.name) await onControlPlane(settings, () => cp.putSecret(secret));
     }
