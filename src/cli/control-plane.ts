@@ -61,11 +61,14 @@ export async function requireRotatableControlPlane(settings: Settings, target: M
   return identity;
 }
 
-/** The mesh as the control plane holds it, after checking that this control plane can rotate it. */
-export async function currentMesh(settings: Settings, name: string): Promise<{ mesh: Mesh }> {
+/**
+ * The mesh as the control plane holds it, and the refusal to print when this control plane cannot
+ * rotate it (Kuma OSS): `plan` shows the plan and then refuses, `start` refuses before anything else.
+ */
+export async function currentMesh(settings: Settings, name: string): Promise<{ mesh: Mesh; refusal: string | undefined }> {
   const target = controlPlaneTarget(settings);
-  await requireRotatableControlPlane(settings, target);
+  const identity = await onControlPlane(settings, () => target.identify());
   const found = await onControlPlane(settings, () => target.getMesh(name));
   if (!found) throw new CliError(`mesh "${name}" does not exist on the control plane at ${settings.controlPlaneUrl}`, EXIT_REFUSED);
-  return { mesh: found.mesh };
+  return { mesh: found.mesh, refusal: identity.capabilities.multiBackendRotation ? undefined : multiBackendRotationRefusal(identity) };
 }

@@ -21,7 +21,8 @@ function parseMeshFile(file: string, flag: string): { mesh: Mesh; format: 'unive
 
 export async function planCommand(options: { file: string; current?: string; json?: boolean }, settings: Settings): Promise<number> {
   const target = parseMeshFile(options.file, '-f');
-  const current = options.current ? parseMeshFile(options.current, '--current').mesh : (await currentMesh(settings, target.mesh.name)).mesh;
+  const fromControlPlane = options.current ? undefined : await currentMesh(settings, target.mesh.name);
+  const current = options.current ? parseMeshFile(options.current, '--current').mesh : (fromControlPlane as { mesh: Mesh }).mesh;
   const planned = planRotation(current, target.mesh);
   if (!planned.ok) {
     if (options.json) printJson({ valid: false, errors: planned.errors });
@@ -29,11 +30,14 @@ export async function planCommand(options: { file: string; current?: string; jso
     return EXIT_REFUSED;
   }
   const { plan } = planned;
+  const refusal = fromControlPlane?.refusal;
   if (options.json) {
-    printJson({ mesh: plan.mesh, from: plan.from, to: plan.to, steps: plan.steps.map((s) => ({ name: s.name, mesh: s.mesh })) });
-    return EXIT_OK;
+    printJson({ mesh: plan.mesh, from: plan.from, to: plan.to, steps: plan.steps.map((s) => ({ name: s.name, mesh: s.mesh })), ...(refusal ? { refused: refusal } : {}) });
+  } else {
+    const documents = plan.steps.map((step, i) => `# step ${i + 1} of 3: ${step.name}\n${formatMeshYaml(step.mesh, target.format)}`);
+    process.stdout.write(documents.join('---\n'));
   }
-  const documents = plan.steps.map((step, i) => `# step ${i + 1} of 3: ${step.name}\n${formatMeshYaml(step.mesh, target.format)}`);
-  process.stdout.write(documents.join('---\n'));
+  // The plan is shown (it was read from this control plane), but this control plane cannot apply it.
+  if (refusal) throw new CliError(refusal, EXIT_REFUSED);
   return EXIT_OK;
 }
