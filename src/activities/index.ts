@@ -8,7 +8,7 @@ import type { SecretStore } from '../ca/types';
 import { ControlPlaneClient, type ControlPlaneConnection } from '../controlplane/client';
 import type { Mesh } from '../mesh/schema';
 import { KumaApiTarget } from './kuma-api-target';
-import type { MeshTarget } from './mesh-target';
+import type { MeshTarget, MeshTargetIdentity } from './mesh-target';
 import { DEFAULT_KUMA_SETTLE_MS } from './proxy-insights';
 import { createRotationActivities, type TargetBackendValidator } from './rotation';
 import type { RotationActivities } from './types';
@@ -16,7 +16,7 @@ import type { RotationActivities } from './types';
 export interface ActivityConnections {
   controlPlane: ControlPlaneConnection;
   vault?: { address?: string; token?: string };
-  /** The settle rule's wait (proxy-insights.ts); default 0 where acks are pushed (ours), DEFAULT_KUMA_SETTLE_MS otherwise. */
+  /** The settle rule's wait (proxy-insights.ts); default 0 on our control plane (its insights are acks), DEFAULT_KUMA_SETTLE_MS on Kuma and Kong Mesh. */
   insightSettleMs?: number;
 }
 
@@ -34,8 +34,8 @@ class TargetSecrets implements SecretStore {
   }
 }
 
-export function insightSettleMsFor(configured: number | undefined): (pushedAcks: boolean) => number {
-  return (pushedAcks) => configured ?? (pushedAcks ? 0 : DEFAULT_KUMA_SETTLE_MS);
+export function insightSettleMsFor(configured: number | undefined): (identity: MeshTargetIdentity) => number {
+  return (identity) => configured ?? (identity.product === 'mesh-ca-rotator' ? 0 : DEFAULT_KUMA_SETTLE_MS);
 }
 
 export function meshTargetFor(connection: ControlPlaneConnection): MeshTarget {

@@ -8,7 +8,7 @@
  */
 import { type Client, WorkflowNotFoundError } from '@temporalio/client';
 import { PROXY_ACKS_SIGNAL, type ProxyAckBatch, type ProxyState, groupProxyStates } from '../mesh/insights';
-import type { MeshTarget } from './mesh-target';
+import type { MeshTarget, MeshTargetIdentity } from './mesh-target';
 import { readSettledProxies } from './proxy-insights';
 
 export const DEFAULT_WATCH_INTERVAL_MS = 2_000;
@@ -20,7 +20,7 @@ export interface InsightWatcherOptions {
   client: Client;
   taskQueue: string;
   /** The settle rule's wait for this target (see `insightSettleMsFor`). */
-  settleMs: (pushedAcks: boolean) => number;
+  settleMs: (identity: MeshTargetIdentity) => number;
   intervalMs?: number;
   log?: (line: string) => void;
 }
@@ -65,7 +65,7 @@ export class InsightWatcher {
   async tick(): Promise<void> {
     const identity = await this.options.target.identify();
     if (identity.capabilities.pushedAcks) return;
-    const settleMs = this.options.settleMs(false);
+    const settleMs = this.options.settleMs(identity);
     const query = `WorkflowType = 'caRotationWorkflow' AND ExecutionStatus = 'Running' AND TaskQueue = '${this.options.taskQueue}'`;
     const live = new Set<string>();
     for await (const execution of this.options.client.workflow.list({ query })) {

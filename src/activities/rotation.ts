@@ -10,7 +10,7 @@ import type { Mesh } from '../mesh/schema';
 import { validateMesh } from '../mesh/validate';
 import { underFailureContract } from './failures';
 import { multiBackendRotationRefusal } from './kuma-api-target';
-import { type MeshRead, type MeshTarget, MeshRevisionConflict } from './mesh-target';
+import { type MeshRead, type MeshTarget, type MeshTargetIdentity, MeshRevisionConflict } from './mesh-target';
 import { readSettledProxies } from './proxy-insights';
 import type {
   ApplyMeshInput,
@@ -28,8 +28,8 @@ export type TargetBackendValidator = (target: Mesh, backendIndex: number) => Pro
 export interface RotationActivityDeps {
   target: MeshTarget;
   validateTargetBackend: TargetBackendValidator;
-  /** The settle rule's wait (proxy-insights.ts); default by product: 0 for ours, DEFAULT_KUMA_SETTLE_MS otherwise. */
-  insightSettleMs: (pushedAcks: boolean) => number;
+  /** The settle rule's wait for this control plane (proxy-insights.ts, `insightSettleMsFor`). */
+  insightSettleMs: (identity: MeshTargetIdentity) => number;
 }
 
 /** Key order must not make two equal meshes look different. */
@@ -116,7 +116,7 @@ export function createRotationActivities(deps: RotationActivityDeps): RotationAc
 
   async function snapshotProxies(input: { mesh: string }): Promise<ProxySnapshot> {
     const identity = await target.identify();
-    const reading = await readSettledProxies(target, input.mesh, deps.insightSettleMs(identity.capabilities.pushedAcks));
+    const reading = await readSettledProxies(target, input.mesh, deps.insightSettleMs(identity));
     return { mesh: input.mesh, asOfSeq: reading.seq, groups: groupProxyStates(reading.proxies) };
   }
 
