@@ -13,6 +13,7 @@
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
+import tls from 'node:tls';
 import { z } from 'zod';
 import { type ErrorCause, KumaErrorBodySchema, readKumaError } from '../mesh/api-error';
 import { type DataplaneMtls, type ProxySnapshot, groupProxyStates } from '../mesh/insights';
@@ -115,14 +116,19 @@ export class ControlPlaneClient {
       throw new ControlPlaneTlsError('a client certificate needs both its certificate file and its key file', undefined);
     }
     this.transport = secure ? https : http;
-    this.agent = secure
-      ? new https.Agent({
-          keepAlive: true,
-          ...(connection.caFile ? { ca: readPem(connection.caFile, 'CA file') } : {}),
-          ...(connection.clientCertFile ? { cert: readPem(connection.clientCertFile, 'client certificate') } : {}),
-          ...(connection.clientKeyFile ? { key: readPem(connection.clientKeyFile, 'client key') } : {}),
-        })
-      : new http.Agent({ keepAlive: true });
+    const tlsOptions = {
+      ...(connection.caFile ? { ca: readPem(connection.caFile, 'CA file') } : {}),
+      ...(connection.clientCertFile ? { cert: readPem(connection.clientCertFile, 'client certificate') } : {}),
+      ...(connection.clientKeyFile ? { key: readPem(connection.clientKeyFile, 'client key') } : {}),
+    };
+    if (secure) {
+      try {
+        tls.createSecureContext(tlsOptions);
+      } catch (err) {
+        throw new ControlPlaneTlsError(`the CA file, client certificate or client key cannot be used: ${err instanceof Error ? err.message : String(err)} (a certificate and key that do not belong together?)`, err);
+      }
+    }
+    this.agent = secure ? new https.Agent({ keepAlive: true, ...tlsOptions }) : new http.Agent({ keepAlive: true });
   }
 
   /** Closes idle keep-alive connections (a client that is dropped needs no call). */
@@ -289,8 +295,13 @@ export class ControlPlaneClient {
           ? this.token
             ? 'the bearer token (CA_ROTATE_CP_TOKEN) was refused: it is wrong or expired'
             : 'it wants a bearer token: set CA_ROTATE_CP_TOKEN (Kuma: a user token of the mesh-system:admin group)'
-          : 'the credentials were accepted but are not allowed this call: use an admin token or an admin client certificate (CA_ROTATE_CP_CLIENT_CERT/KEY)';
+          : this.token || this.connection.clientCertFile
+            ? 'the credentials are not allowed this call: use an admin token or an admin client certificate'
+            : 'this call needs credentials: set CA_ROTATE_CP_TOKEN (an admin user token) or CA_ROTATE_CP_CLIENT_CERT/KEY (an admin client certificate)';
       return new ControlPlaneError(status, status === 401 ? 'Unauthorized' : 'Forbidden', `${hint}${said ? ` (the control plane said: ${said})` : ''}`, [], []);
+    }
+    if (status === 400 && /HTTP request to an HTTPS server/i.test(text)) {
+      return new ControlPlaneError(status, 'Bad Request', `${this.url} is an HTTPS port: use https:// in CA_ROTATE_CP_URL`, [], []);
     }
     if (parsed.success) {
       const error = readKumaError(parsed.data);
