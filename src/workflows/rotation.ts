@@ -101,7 +101,8 @@ async function runAction(rotation: Rotation, action: Action): Promise<'done' | '
     const desired = rotation.desiredMesh(action);
     const { meshVersion } = rotation.state;
     const applied = await applyMeshVersion.executeWithOptions({ summary: `${action.name}: apply mesh version ${meshVersion + 1}` }, [
-      { mesh, expectedVersion: meshVersion, desired, actor: `${rotation.workflowId}: ${action.name}` },
+      // `previous`: a control plane without versions (Kong Mesh) writes only over what the rotation last wrote.
+      { mesh, expectedVersion: meshVersion, previous: rotation.state.mesh, desired, actor: `${rotation.workflowId}: ${action.name}` },
     ]);
     rotation.recordApplied(action, desired, applied.version);
     if (replanned()) return 'interrupted';
