@@ -49,9 +49,3 @@ export interface ProxyAckMessage {
   trustedRootFingerprints: string[];
   certificateIssuerFingerprint: string | null;
 }
-
-/** Kuma-style error body; tolerant, because it only decorates an error message. */
-export const ControlPlaneErrorSchema = z.looseObject({
-  title: z.string().optional(),
-  details: z.string().optional(),
-});

@@ -1,5 +1,6 @@
 /** HTTP calls of the data plane side of the control plane API (`/dp/v1/`), bearer token on each. */
-import { ControlPlaneErrorSchema, type ProxyAckMessage, type RegisterProxiesRequest } from './config';
+import { KumaErrorBodySchema, readKumaError } from '../mesh/api-error';
+import type { ProxyAckMessage, RegisterProxiesRequest } from './config';
 
 export class ControlPlaneRequestError extends Error {
   constructor(
@@ -55,8 +56,8 @@ export class DataplaneControlPlaneClient {
     const text = await response.text();
     let detail = text.slice(0, 300);
     try {
-      const parsed = ControlPlaneErrorSchema.safeParse(JSON.parse(text));
-      if (parsed.success) detail = [parsed.data.title, parsed.data.details].filter(Boolean).join(': ') || detail;
+      const parsed = KumaErrorBodySchema.safeParse(JSON.parse(text));
+      if (parsed.success) detail = [parsed.data.title, readKumaError(parsed.data).detail].filter(Boolean).join(': ') || detail;
     } catch {
       // not JSON: keep the raw excerpt
     }

@@ -159,7 +159,7 @@ test('when the control plane restarts, the host reconnects, re-registers with th
   await waitFor(() => logs.slice(logsBefore).some((line) => line.startsWith('reconnected') && line.includes(host.hostId)), 30_000);
   // The restarted control plane sees every proxy online again, with the insights of fresh acks.
   await waitFor(async () => {
-    const { json } = await api('GET', '/meshes/restart/insights');
+    const { json } = await api('GET', '/mesh-insights/restart');
     return (json as { dataplanes?: { online?: number } }).dataplanes?.online === 6;
   }, 30_000);
   await host.waitUntilReady(30_000);
