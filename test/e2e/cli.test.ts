@@ -19,7 +19,7 @@ const BIN = path.join(repoRoot, 'bin/ca-rotate.js');
 const example = (name: string) => path.join(repoRoot, 'examples', name);
 
 /** Connection settings that must never leak into a run from the developer's shell. */
-const CONNECTION_VARS = ['TEMPORAL_ADDRESS', 'TEMPORAL_NAMESPACE', 'CA_ROTATE_CP_URL', 'CA_ROTATE_CP_TOKEN', 'CA_ROTATE_TASK_QUEUE', 'TEMPORAL_UI_URL', 'VAULT_ADDR', 'VAULT_TOKEN'];
+const CONNECTION_VARS = ['TEMPORAL_ADDRESS', 'TEMPORAL_NAMESPACE', 'CA_ROTATE_CP_URL', 'CA_ROTATE_CP_TOKEN', 'CA_ROTATE_CP_CA_FILE', 'CA_ROTATE_CP_CLIENT_CERT', 'CA_ROTATE_CP_CLIENT_KEY', 'CA_ROTATE_INSIGHT_SETTLE', 'CA_ROTATE_TASK_QUEUE', 'TEMPORAL_UI_URL', 'VAULT_ADDR', 'VAULT_TOKEN'];
 
 interface CliRun {
   code: number | null;
