@@ -146,6 +146,16 @@ describeWhenAvailable('the rotation against a real kuma-cp (Kuma OSS)', kumaMiss
     }
   });
 
+  test("a 4xx no retry can fix fails the activity at once with kuma-cp's own detail and causes, the mesh untouched", async () => {
+    const activities = rotationActivitiesFor({ controlPlane: { url: kuma.url } }, meshTarget);
+    const before = await client.getMesh(mesh);
+    const twoBackends: Mesh = { type: 'Mesh', name: mesh, mtls: { enabledBackend: 'ca-1', backends: [{ name: 'ca-1', type: 'builtin' }, { name: 'ca-2', type: 'builtin' }] } };
+    const failure = await activities.applyMeshVersion({ mesh, expectedVersion: 0, previous: initial(mesh), desired: twoBackends, actor: 'test' }).catch((err: unknown) => err);
+    expect(failure).toMatchObject({ type: 'ControlPlaneRefused', nonRetryable: true });
+    expect((failure as Error).message).toContain('Resource is not valid (mtls.backends: cannot have more than 1 backends)');
+    expect(await client.getMesh(mesh)).toEqual(before);
+  });
+
   test('settle rule on the real CP: right after a mesh change its insights are not believed; after the settle time they are', async () => {
     const fresh = uniqueName('settle');
     await client.putMesh(initial(fresh));
