@@ -70,7 +70,6 @@ export const MeshInsightSchema = z.looseObject({
     .optional(),
 });
 export type MeshInsight = z.infer<typeof MeshInsightSchema>;
-export const MeshInsightListSchema = page(MeshInsightSchema);
 
 export const TagsSchema = z.record(z.string(), z.string());
 
@@ -86,7 +85,7 @@ export const DataplaneSchema = z.looseObject({
   networking: NetworkingSchema,
 });
 
-export const DataplaneListSchema = page(DataplaneSchema);
+export type Dataplane = z.infer<typeof DataplaneSchema>;
 
 /**
  * Kuma's DataplaneOverview. `dataplane` holds the spec only (`networking`); `dataplaneInsight` and,
@@ -111,7 +110,6 @@ export type DataplaneOverview = z.infer<typeof DataplaneOverviewSchema>;
 
 export const DataplaneOverviewPageSchema = page(DataplaneOverviewSchema);
 
-export const SecretListSchema = page(z.object({ type: z.literal('Secret'), mesh: z.string(), name: z.string(), creationTime: z.string(), modificationTime: z.string() }));
 
 export const ReissueRequestSchema = z.object({
   after: z.string().nullable().default(null),

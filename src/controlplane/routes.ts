@@ -10,7 +10,7 @@ import { decodeBase64, encodeBase64 } from '../mesh/base64';
 import { SecretSchema } from '../mesh/schema';
 import type { AckRelay } from './ack-relay';
 import type { AckRecorder } from './acks';
-import { AcksSchema, type DataplaneOverview, ReissueRequestSchema, RegisterProxiesSchema, ResourceName, stripServerMeta } from './api-schemas';
+import { AcksSchema, type Dataplane, type DataplaneOverview, type MeshInsight, ReissueRequestSchema, RegisterProxiesSchema, ResourceName, stripServerMeta } from './api-schemas';
 import type { CaAccess } from './ca-access';
 import { csrDer } from './certificates';
 import type { Delivery } from './delivery';
@@ -333,7 +333,7 @@ function dataplaneNamed(store: ControlPlaneStore, params: string[]): DataplaneRo
   return row;
 }
 
-function dataplaneResource(row: DataplaneRow) {
+function dataplaneResource(row: DataplaneRow): Dataplane {
   return {
     type: 'Dataplane' as const,
     mesh: row.mesh,
@@ -366,7 +366,7 @@ function dataplaneOverview(row: DataplaneRow): DataplaneOverview {
 }
 
 /** Kuma's MeshInsight; like Kuma, zero counts are left out. */
-function meshInsight(stored: { mesh: { name: string }; creationTime: string; modificationTime: string }, rows: readonly DataplaneRow[]) {
+function meshInsight(stored: { mesh: { name: string }; creationTime: string; modificationTime: string }, rows: readonly DataplaneRow[]): MeshInsight {
   type Counts = { total?: number; online?: number; offline?: number };
   const dataplanes: Counts = {};
   const issuedBackends: Record<string, Counts> = {};
