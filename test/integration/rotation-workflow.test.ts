@@ -100,7 +100,8 @@ describe('undo', () => {
     await waitForStatus(handle, (s) => s.waitingForApproval && s.step === 'switch-enabled');
     mesh.hold('p-2'); // trusts both CAs, keeps its certificate from ca-1
     await handle.executeUpdate(approveUpdate);
-    const waiting = await waitForStatus(handle, (s) => s.step === 'switch-enabled' && s.steps[1]?.state === 'waiting');
+    // 'waiting' is visible before the gate's first count: wait for the count too.
+    const waiting = await waitForStatus(handle, (s) => s.step === 'switch-enabled' && s.steps[1]?.state === 'waiting' && s.steps[1].proxies.total > 0);
     expect(waiting.steps[1]).toMatchObject({ proxies: { total: 3, done: 2 }, pending: ['p-2'] });
 
     expect(await handle.executeUpdate(rollbackUpdate)).toBe('rolling back to "ca-1"');
