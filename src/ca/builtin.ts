@@ -3,71 +3,66 @@
  * `<mesh>.ca-builtin-key-<backend>` (Kuma's names).
  *
  * Key type: Kuma generates RSA (`conf.caCert.RSAbits`, default 2048). We honour RSAbits when it is
- * given, but default to ECDSA P-256. Measured with bench/issue.ts on the shared 2-core box (CSR
- * verification included, two signing threads): ECDSA P-256 CA 4,400-6,500 certificates/s, RSA-2048 CA
- * about 2,900/s, below the 5,000/s target for re-issuing 10,000 proxies.
+ * given, but default to ECDSA P-256, which signs identity certificates faster than RSA (figures in
+ * docs/performance.md).
  *
  * Each CA gets its own subject (`<mesh>-<backend> CA <random>`) and a random 126-bit serial: Kuma's
  * identical subjects and serial 0 confuse chain building while two builtin CAs are trusted together.
  */
-import { parseDuration } from '../mesh/duration';
-import type { Backend, ValidationIssue } from '../mesh/schema';
+import { BuiltinConfSchema, builtinCertSecretName, builtinKeySecretName, checkBuiltinBackend, type BuiltinConf } from '../mesh/backends/builtin';
+import { parseKumaDuration } from '../mesh/duration';
+import type { Backend } from '../mesh/schema';
+import { Issues } from '../mesh/validate-issues';
 import { TEN_YEARS_MS, caCommonName, generateCa } from '../pki/ca-certificate';
 import { ECDSA_P256, KeySpec, generateKeyPair, parsePrivateKey, privateKeyToPem, rsa } from '../pki/keys';
 import { toPem } from '../pki/pem';
-import { CaMaterial, MIN_RSA_BITS, checkCaMaterial } from './ca-material';
-import { issueMessage } from './data-source';
-import { leafValidityIssue, leafValidityMs } from './leaf-validity';
+import { CaMaterial, checkCaMaterial } from './ca-material';
+import { CaConfigError, CaUnavailableError } from './errors';
+import { leafValidityMs } from './leaf-validity';
 import { LocalCaIssuer } from './local-issuer';
-import { CaBackend, CaConfigurationError, CaContext } from './types';
+import { CaBackend, CaContext } from './types';
 
-export const builtinCertSecretName = (mesh: string, backend: string): string => `${mesh}.ca-builtin-cert-${backend}`;
-export const builtinKeySecretName = (mesh: string, backend: string): string => `${mesh}.ca-builtin-key-${backend}`;
+export { builtinCertSecretName, builtinKeySecretName };
 
-interface CaCertConf {
-  RSAbits?: unknown;
-  expiration?: unknown;
+/** The conf, checked by the same rules as the static validation (a CA is generated from it only once). */
+function confOf(ctx: CaContext, backend: Backend): BuiltinConf {
+  const issues = Issues.collect();
+  checkBuiltinBackend(backend, issues, { meshName: ctx.mesh, knownSecrets: undefined });
+  const first = issues.result.errors[0];
+  const conf = BuiltinConfSchema.safeParse(backend.conf ?? {});
+  if (first || !conf.success) throw new CaConfigError(`backend "${backend.name}": ${first ? `${first.path}: ${first.message}` : 'invalid conf'}`, { path: first?.path });
+  return conf.data;
 }
 
-function caCertConf(backend: Backend): CaCertConf {
-  const value = backend.conf?.caCert;
-  return value && typeof value === 'object' ? (value as CaCertConf) : {};
+function keySpecOf(conf: BuiltinConf): KeySpec {
+  const bits = conf.caCert?.RSAbits;
+  return bits ? rsa(bits) : ECDSA_P256;
 }
 
-function confIssues(backend: Backend, pathPrefix: string): ValidationIssue[] {
-  const issues: ValidationIssue[] = [];
-  const { RSAbits, expiration } = caCertConf(backend);
-  if (RSAbits !== undefined && (typeof RSAbits !== 'number' || !Number.isInteger(RSAbits) || RSAbits < MIN_RSA_BITS || RSAbits > 8192)) {
-    issues.push({ path: `${pathPrefix}.conf.caCert.RSAbits`, message: `must be a whole number of bits between ${MIN_RSA_BITS} and 8192` });
-  }
-  const expirationMs = typeof expiration === 'string' ? parseDuration(expiration) : undefined;
-  if (expiration !== undefined && !(expirationMs !== undefined && expirationMs > 0)) {
-    issues.push({ path: `${pathPrefix}.conf.caCert.expiration`, message: 'must be a positive duration (e.g. 10y, 8760h)' });
-  }
-  const validity = leafValidityIssue(backend, pathPrefix);
-  if (validity) issues.push(validity);
-  return issues;
-}
-
-function keySpecOf(backend: Backend): KeySpec {
-  const { RSAbits } = caCertConf(backend);
-  return typeof RSAbits === 'number' ? rsa(RSAbits) : ECDSA_P256;
-}
-
-function caValidityMs(backend: Backend): number {
-  const { expiration } = caCertConf(backend);
-  const parsed = typeof expiration === 'string' ? parseDuration(expiration) : undefined;
+function caValidityMs(conf: BuiltinConf): number {
+  const parsed = parseKumaDuration(conf.caCert?.expiration ?? '');
   return parsed && parsed > 0 ? parsed : TEN_YEARS_MS;
 }
 
-async function storedMaterial(ctx: CaContext, backend: Backend): Promise<CaMaterial | undefined> {
-  const cert = await ctx.secrets.get(ctx.mesh, builtinCertSecretName(ctx.mesh, backend.name));
-  const key = await ctx.secrets.get(ctx.mesh, builtinKeySecretName(ctx.mesh, backend.name));
+async function readSecret(ctx: CaContext, name: string): Promise<Buffer | undefined> {
+  try {
+    return await ctx.secrets.get(ctx.mesh, name);
+  } catch (error) {
+    throw new CaUnavailableError(`cannot read secret "${name}" of mesh "${ctx.mesh}": ${(error as Error).message}`);
+  }
+}
+
+/** The stored CA, checked; undefined when none is stored yet. */
+async function storedMaterial(ctx: CaContext, backend: Backend, issues: Issues = Issues.collect()): Promise<CaMaterial | undefined> {
+  const certName = builtinCertSecretName(ctx.mesh, backend.name);
+  const keyName = builtinKeySecretName(ctx.mesh, backend.name);
+  const cert = await readSecret(ctx, certName);
+  const key = await readSecret(ctx, keyName);
   if (!cert || !key) return undefined;
-  const checked = checkCaMaterial(cert, key, `secret ${builtinCertSecretName(ctx.mesh, backend.name)}`, `secret ${builtinKeySecretName(ctx.mesh, backend.name)}`);
-  const first = checked.errors[0];
-  if (first || !checked.material) throw new CaConfigurationError(`the stored builtin CA of backend "${backend.name}" is unusable: ${first ? issueMessage(first) : 'unknown'}`);
-  return checked.material;
+  const material = checkCaMaterial(cert, key, issues, issues);
+  const first = issues.result.errors[0] ?? issues.result.warnings[0];
+  if (!material) throw new CaConfigError(`the stored builtin CA of backend "${backend.name}" (secrets ${certName}, ${keyName}) is unusable: ${first?.message ?? 'unknown'}`);
+  return material;
 }
 
 /**
@@ -78,48 +73,58 @@ async function storedMaterial(ctx: CaContext, backend: Backend): Promise<CaMater
 async function ensureMaterial(ctx: CaContext, backend: Backend): Promise<CaMaterial> {
   const existing = await storedMaterial(ctx, backend);
   if (existing) return existing;
-  const problems = confIssues(backend, `backend "${backend.name}"`);
-  if (problems[0]) throw new CaConfigurationError(issueMessage(problems[0]), problems[0].path);
+  const conf = confOf(ctx, backend);
 
   const keyName = builtinKeySecretName(ctx.mesh, backend.name);
   const certName = builtinCertSecretName(ctx.mesh, backend.name);
-  let storedKeyPem = await ctx.secrets.get(ctx.mesh, keyName);
+  let storedKeyPem = await readSecret(ctx, keyName);
   if (!storedKeyPem) {
-    const candidate = await generateKeyPair(keySpecOf(backend));
-    storedKeyPem = await ctx.secrets.putIfAbsent(ctx.mesh, keyName, Buffer.from(privateKeyToPem(candidate.privateKey)));
+    const candidate = await generateKeyPair(keySpecOf(conf));
+    storedKeyPem = await storeSecret(ctx, keyName, Buffer.from(privateKeyToPem(candidate.privateKey)));
   }
-  if (!(await ctx.secrets.get(ctx.mesh, certName))) {
+  if (!(await readSecret(ctx, certName))) {
     let privateKey;
     try {
       privateKey = parsePrivateKey(storedKeyPem);
     } catch {
-      throw new CaConfigurationError(`the stored builtin CA key of backend "${backend.name}" cannot be parsed`);
+      throw new CaConfigError(`the stored builtin CA key of backend "${backend.name}" cannot be parsed`);
     }
     const ca = await generateCa({
       commonName: caCommonName(ctx.mesh, backend.name),
       organization: 'Kuma',
       privateKey,
-      validityMs: caValidityMs(backend),
+      validityMs: caValidityMs(conf),
       uris: [`spiffe://${ctx.mesh}`],
     });
-    await ctx.secrets.putIfAbsent(ctx.mesh, certName, Buffer.from(ca.certificatePem));
+    await storeSecret(ctx, certName, Buffer.from(ca.certificatePem));
   }
   const material = await storedMaterial(ctx, backend);
-  if (!material) throw new CaConfigurationError(`the builtin CA of backend "${backend.name}" was not stored`);
+  if (!material) throw new CaUnavailableError(`the builtin CA of backend "${backend.name}" was not stored`);
   return material;
+}
+
+async function storeSecret(ctx: CaContext, name: string, data: Buffer): Promise<Buffer> {
+  try {
+    return await ctx.secrets.putIfAbsent(ctx.mesh, name, data);
+  } catch (error) {
+    throw new CaUnavailableError(`cannot store secret "${name}" of mesh "${ctx.mesh}": ${(error as Error).message}`);
+  }
 }
 
 export const builtinBackend: CaBackend = {
   type: 'builtin',
 
-  async validate(ctx, backend, pathPrefix) {
-    const errors = confIssues(backend, pathPrefix);
+  /** A stored CA (from an earlier run) must still be usable; none stored yet is fine: ensure creates it. */
+  async validate(ctx, backend, issues) {
+    const found = Issues.collect();
     try {
-      await storedMaterial(ctx, backend);
+      await storedMaterial(ctx, backend, found);
     } catch (error) {
-      errors.push({ path: `${pathPrefix}`, message: (error as Error).message });
+      if (error instanceof CaUnavailableError) issues.error(error.message);
     }
-    return { errors, warnings: [] };
+    const stored = `the stored CA (secrets ${builtinCertSecretName(ctx.mesh, backend.name)}, ${builtinKeySecretName(ctx.mesh, backend.name)})`;
+    for (const issue of found.result.errors) issues.error(`${stored}: ${issue.message}`);
+    for (const issue of found.result.warnings) issues.warn(`${stored}: ${issue.message}`);
   },
 
   async ensure(ctx, backend) {
@@ -134,7 +139,7 @@ export const builtinBackend: CaBackend = {
   async openIssuer(ctx, backend) {
     const { chain, key } = await ensureMaterial(ctx, backend);
     const [ca] = chain;
-    if (!ca) throw new CaConfigurationError(`the builtin CA of backend "${backend.name}" has no certificate`);
+    if (!ca) throw new CaConfigError(`the builtin CA of backend "${backend.name}" has no certificate`);
     return new LocalCaIssuer(ctx.mesh, ca, key, [], leafValidityMs(backend));
   },
 };

@@ -1,14 +1,15 @@
 /**
  * Checks on CA material (a certificate chain and its private key), shared by the provided backend
- * and the builtin backend's stored CA. Never throws: every problem becomes an issue with a path.
+ * and the builtin backend's stored CA: Kuma's (tls.X509KeyPair and validateCaCert) plus our two
+ * stricter rules, a CA that is valid now and RSA keys of at least 2048 bits. Never throws.
  */
 import type { KeyObject } from 'node:crypto';
+import type { Issues } from '../mesh/validate-issues';
 import { CertificateInfo, chainProblem, keyMatchesCertificate, oneLine, parseCertificateChainPem } from '../pki/certificate';
 import { describeKey, parsePrivateKey } from '../pki/keys';
 import { KeyUsageBit } from '../pki/oids';
-import type { ValidationIssue, ValidationResult } from '../mesh/schema';
+import { MIN_RSA_BITS } from '../mesh/backends/builtin';
 
-export const MIN_RSA_BITS = 2048;
 export const EXPIRY_WARNING_MS = 30 * 24 * 3600 * 1000;
 
 export interface CaMaterial {
@@ -16,75 +17,81 @@ export interface CaMaterial {
   key: KeyObject;
 }
 
-export interface MaterialCheck extends ValidationResult {
-  /** Present when there are no errors. */
-  material?: CaMaterial;
-}
+/** Reports to `cert` / `key`; returns the material when nothing is wrong with it, enforced or not. */
+export function checkCaMaterial(certBytes: Buffer, keyBytes: Buffer, cert: Issues, key: Issues, now = new Date()): CaMaterial | undefined {
+  let problems = 0;
+  const problem = (at: Issues, message: string, stricter = false): void => {
+    problems++;
+    if (stricter) at.stricter(message);
+    else at.error(message);
+  };
+  const chain = loadChain(certBytes, (message) => problem(cert, message));
+  const privateKey = loadKey(keyBytes, (message) => problem(key, message));
 
-export function checkCaMaterial(certBytes: Buffer, keyBytes: Buffer, certPath: string, keyPath: string, now = new Date()): MaterialCheck {
-  const errors: ValidationIssue[] = [];
-  const warnings: ValidationIssue[] = [];
-  const chain = loadChain(certBytes, certPath, errors);
-  const key = loadKey(keyBytes, keyPath, errors);
-
-  chain.forEach((cert, index) => {
-    const which = chain.length > 1 ? `certificate ${index + 1} of the chain (${oneLine(cert.subject)})` : `the certificate (${oneLine(cert.subject)})`;
-    if (!cert.isCa) errors.push({ path: certPath, message: `${which} is not a CA: basicConstraints CA:TRUE is required` });
-    if (!cert.keyUsage?.has(KeyUsageBit.keyCertSign)) errors.push({ path: certPath, message: `${which} lacks keyUsage keyCertSign` });
-    if (cert.keyUsage?.has(KeyUsageBit.keyAgreement)) errors.push({ path: certPath, message: `${which} has keyUsage keyAgreement, which a signing CA must not have` });
-    if (cert.notAfter.getTime() <= now.getTime()) errors.push({ path: certPath, message: `${which} expired at ${cert.notAfter.toISOString()}` });
-    else if (cert.notBefore.getTime() > now.getTime()) errors.push({ path: certPath, message: `${which} is not valid before ${cert.notBefore.toISOString()}` });
-    else if (cert.notAfter.getTime() - now.getTime() < EXPIRY_WARNING_MS) {
-      warnings.push({ path: certPath, message: `${which} expires at ${cert.notAfter.toISOString()}, in less than 30 days` });
+  chain.forEach((certificate, index) => {
+    const which = chain.length > 1 ? `certificate ${index + 1} of the chain (${oneLine(certificate.subject)})` : `the certificate (${oneLine(certificate.subject)})`;
+    if (!certificate.isCa) problem(cert, `${which}: basic constraint 'CA' must be set to 'true' (see X509-SVID: 4.1. Basic Constraints)`);
+    if (!certificate.keyUsage?.has(KeyUsageBit.keyCertSign)) problem(cert, `${which}: key usage extension 'keyCertSign' must be set (see X509-SVID: 4.3. Key Usage)`);
+    if (certificate.keyUsage?.has(KeyUsageBit.keyAgreement)) problem(cert, `${which}: key usage extension 'keyAgreement' must NOT be set (a signing CA must not have it)`);
+    if (certificate.notAfter.getTime() <= now.getTime()) {
+      problem(cert, `${which} expired at ${certificate.notAfter.toISOString()} (stricter than Kuma on purpose: proxies would reject every certificate it signs)`, true);
+    } else if (certificate.notBefore.getTime() > now.getTime()) {
+      problem(cert, `${which} is not valid before ${certificate.notBefore.toISOString()} (stricter than Kuma on purpose: proxies would reject every certificate it signs until then)`, true);
+    } else if (certificate.notAfter.getTime() - now.getTime() < EXPIRY_WARNING_MS) {
+      cert.warn(`${which} expires at ${certificate.notAfter.toISOString()}, in less than 30 days`);
     }
-    const keyProblem = weakKeyProblem(cert.publicKey);
-    if (keyProblem) errors.push({ path: certPath, message: `${which}: ${keyProblem}` });
+    const keyProblem = weakKeyProblem(certificate.publicKey);
+    if (keyProblem) problem(cert, `${which}: ${keyProblem.message}`, keyProblem.stricter);
   });
   const order = chainProblem(chain);
-  if (order) errors.push({ path: certPath, message: order });
+  if (order) cert.warn(`${order} (Kuma accepts this chain, but peers may fail to build a path through it)`);
 
   const first = chain[0];
-  if (key && first) {
-    const keyProblem = weakKeyProblem(key);
-    if (keyProblem) errors.push({ path: keyPath, message: keyProblem });
-    else if (!keyMatchesCertificate(key, first)) errors.push({ path: keyPath, message: `the private key (${describeKey(key)}) does not match the first certificate (${describeKey(first.publicKey)})` });
+  if (privateKey && first) {
+    const keyProblem = weakKeyProblem(privateKey);
+    if (keyProblem) problem(key, keyProblem.message, keyProblem.stricter);
+    else if (!keyMatchesCertificate(privateKey, first)) {
+      problem(key, `not a valid TLS key pair: the private key (${describeKey(privateKey)}) does not match the first certificate (${describeKey(first.publicKey)})`);
+    }
   }
-  return { errors, warnings, material: errors.length === 0 && key ? { chain, key } : undefined };
+  return problems === 0 && privateKey && first ? { chain, key: privateKey } : undefined;
 }
 
-function loadChain(bytes: Buffer, path: string, errors: ValidationIssue[]): CertificateInfo[] {
+function loadChain(bytes: Buffer, problem: (message: string) => void): CertificateInfo[] {
   try {
     const chain = parseCertificateChainPem(bytes);
-    if (chain.length === 0) errors.push({ path, message: 'no PEM CERTIFICATE block found: the certificate must be PEM-encoded' });
+    if (chain.length === 0) problem('not a valid TLS key pair: no PEM CERTIFICATE block found (the certificate must be PEM-encoded)');
     return chain;
   } catch (error) {
-    errors.push({ path, message: `the certificate cannot be parsed: ${safeReason(error)}` });
+    problem(`not a valid TLS key pair: the certificate cannot be parsed: ${safeReason(error)}`);
     return [];
   }
 }
 
-function loadKey(bytes: Buffer, path: string, errors: ValidationIssue[]): KeyObject | undefined {
+function loadKey(bytes: Buffer, problem: (message: string) => void): KeyObject | undefined {
   if (!/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(bytes.toString('latin1'))) {
-    errors.push({ path, message: 'no PEM private key found: expected a PRIVATE KEY, RSA PRIVATE KEY or EC PRIVATE KEY block' });
+    problem('not a valid TLS key pair: no PEM private key found (expected a PRIVATE KEY, RSA PRIVATE KEY or EC PRIVATE KEY block)');
     return undefined;
   }
   try {
     return parsePrivateKey(bytes);
   } catch {
     // The parser's message may echo key material: say only that it failed.
-    errors.push({ path, message: 'the private key cannot be parsed (corrupt, encrypted or an unsupported format)' });
+    problem('not a valid TLS key pair: the private key cannot be parsed (corrupt, encrypted or an unsupported format)');
     return undefined;
   }
 }
 
-function weakKeyProblem(key: KeyObject): string | undefined {
+/** RSA below 2048 bits is our stricter rule; key types Go's TLS stack cannot use are Kuma's. */
+function weakKeyProblem(key: KeyObject): { message: string; stricter: boolean } | undefined {
   const type = key.asymmetricKeyType;
   if (type === 'rsa') {
     const bits = key.asymmetricKeyDetails?.modulusLength ?? 0;
-    return bits < MIN_RSA_BITS ? `RSA key of ${bits} bits: at least ${MIN_RSA_BITS} bits are required` : undefined;
+    if (bits >= MIN_RSA_BITS) return undefined;
+    return { message: `RSA key of ${bits} bits: at least ${MIN_RSA_BITS} bits are required (stricter than Kuma on purpose: peers that require 2048-bit keys would refuse the rotation)`, stricter: true };
   }
   if (type === 'ec' || type === 'ed25519') return undefined;
-  return `unsupported key type ${type ?? 'unknown'}: use ECDSA or RSA`;
+  return { message: `not a valid TLS key pair: unsupported key type ${type ?? 'unknown'} (use ECDSA, Ed25519 or RSA)`, stricter: false };
 }
 
 /** A parse failure's reason, without echoing input. */

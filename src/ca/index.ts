@@ -1,5 +1,5 @@
 export * from './types';
-export { caBackendFor, validateBackends } from './registry';
+export { caBackendFor, validateBackend, validateBackends } from './registry';
 export { MemorySecretStore } from './memory-secret-store';
 export { builtinBackend, builtinCertSecretName, builtinKeySecretName } from './builtin';
 export { providedBackend } from './provided';

@@ -1,21 +1,11 @@
-/** How long identity certificates live: `dpCert.rotation.expiration`, 24h when unset (Kuma's default). */
-import { parseDuration } from '../mesh/duration';
-import type { Backend, ValidationIssue } from '../mesh/schema';
+/** How long identity certificates live: `dpCert.rotation.expiration` (Kuma's grammar), 24h when unset (Kuma's default). */
+import { parseKumaDuration } from '../mesh/duration';
+import type { Backend } from '../mesh/schema';
 
 export const DEFAULT_LEAF_VALIDITY_MS = 24 * 3600 * 1000;
 
+/** The static validation refuses anything but a positive duration; this falls back to the default all the same. */
 export function leafValidityMs(backend: Backend): number {
-  const text = backend.dpCert?.rotation?.expiration;
-  const parsed = text === undefined ? undefined : parseDuration(text);
+  const parsed = parseKumaDuration(backend.dpCert?.rotation?.expiration);
   return parsed && parsed > 0 ? parsed : DEFAULT_LEAF_VALIDITY_MS;
-}
-
-export function leafValidityIssue(backend: Backend, pathPrefix: string): ValidationIssue | undefined {
-  const text = backend.dpCert?.rotation?.expiration;
-  if (text === undefined) return undefined;
-  const parsed = parseDuration(text);
-  if (parsed === undefined || parsed <= 0) {
-    return { path: `${pathPrefix}.dpCert.rotation.expiration`, message: `"${text}" is not a positive duration (e.g. 24h, 1d)` };
-  }
-  return undefined;
 }

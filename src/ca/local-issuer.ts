@@ -5,7 +5,8 @@ import { CsrError } from '../pki/csr';
 import { identityUris } from '../pki/identity';
 import { LeafIssuer, LeafIssuerOptions } from '../pki/leaf-issuer';
 import { toPem } from '../pki/pem';
-import { CaConfigurationError, IdentityRequest, IssuedIdentity, Issuer } from './types';
+import { CaRequestError } from './errors';
+import { IdentityRequest, IssuedIdentity, Issuer } from './types';
 
 export class LocalCaIssuer implements Issuer {
   private readonly leaves: LeafIssuer;
@@ -27,7 +28,7 @@ export class LocalCaIssuer implements Issuer {
       const leaf = await this.leaves.issue({ csrDer: request.csrDer, uris: identityUris(this.mesh, request.service, request.tags), validityMs: this.validityMs });
       return { certificatePem: toPem('CERTIFICATE', leaf.der), chainPem: this.chainPem, issuerFingerprint: this.leaves.ca.fingerprint, expiresAt: leaf.notAfter.toISOString() };
     } catch (error) {
-      if (error instanceof CsrError) throw new CaConfigurationError(`cannot issue for service "${request.service}": ${error.message}`);
+      if (error instanceof CsrError) throw new CaRequestError(`cannot issue for service "${request.service}": ${error.message}`);
       throw error;
     }
   }

@@ -1,39 +1,51 @@
 /** `provided`: the user brings the CA certificate (chain, closest first) and its private key as data sources. */
+import { ProvidedConfSchema } from '../mesh/backends/provided';
+import type { Backend } from '../mesh/schema';
+import { Issues } from '../mesh/validate-issues';
 import { isSelfSigned } from '../pki/certificate';
 import { toPem } from '../pki/pem';
-import type { Backend, ValidationIssue, ValidationResult } from '../mesh/schema';
 import { CaMaterial, checkCaMaterial } from './ca-material';
-import { loadDataSource, issueMessage } from './data-source';
-import { leafValidityIssue, leafValidityMs } from './leaf-validity';
+import { loadDataSource, loadFailure } from './data-source';
+import { CaConfigError } from './errors';
+import { leafValidityMs } from './leaf-validity';
 import { LocalCaIssuer } from './local-issuer';
-import { CaBackend, CaConfigurationError, CaContext, Issuer } from './types';
+import { CaBackend, CaContext, Issuer } from './types';
 
-async function loadMaterial(ctx: CaContext, backend: Backend, pathPrefix: string): Promise<ValidationResult & { material?: CaMaterial }> {
-  const confPath = `${pathPrefix}.conf`;
-  const conf = backend.conf ?? {};
-  const cert = await loadDataSource(ctx, conf.cert, `${confPath}.cert`, 'the CA certificate');
-  const key = await loadDataSource(ctx, conf.key, `${confPath}.key`, 'the CA private key');
-  const errors: ValidationIssue[] = [];
-  if (!cert.ok) errors.push(cert.issue);
-  if (!key.ok) errors.push(key.issue);
-  if (!cert.ok || !key.ok) return { errors, warnings: [] };
-  return checkCaMaterial(cert.data, key.data, `${confPath}.cert`, `${confPath}.key`);
+/**
+ * Loads and checks the material, reporting to `issues` (rooted at the backend). Returns it when
+ * usable; throws only for a secret store that did not answer (transient).
+ */
+async function loadMaterial(ctx: CaContext, backend: Backend, issues: Issues): Promise<CaMaterial | undefined> {
+  const conf = issues.at('conf').parse(ProvidedConfSchema, backend.conf ?? {});
+  if (!conf) return undefined;
+  const cert = await loadDataSource(ctx, conf.cert, 'conf.cert', 'the CA certificate');
+  const key = await loadDataSource(ctx, conf.key, 'conf.key', 'the CA private key');
+  for (const loaded of [cert, key]) {
+    if (loaded.ok) continue;
+    if (loaded.transient) throw loadFailure(loaded);
+    issues.error(loaded.issue.message, loaded.issue.path);
+  }
+  if (!cert.ok || !key.ok) return undefined;
+  return checkCaMaterial(cert.data, key.data, issues.at('conf', 'cert'), issues.at('conf', 'key'));
 }
 
 async function requireMaterial(ctx: CaContext, backend: Backend): Promise<CaMaterial> {
-  const checked = await loadMaterial(ctx, backend, `backend "${backend.name}"`);
-  const first = checked.errors[0];
-  if (first || !checked.material) throw new CaConfigurationError(first ? issueMessage(first) : 'the provided CA cannot be loaded', first?.path);
-  return checked.material;
+  const issues = Issues.collect();
+  const material = await loadMaterial(ctx, backend, issues);
+  const first = issues.result.errors[0];
+  if (!material) throw new CaConfigError(`backend "${backend.name}": ${first ? `${first.path}: ${first.message}` : 'the provided CA cannot be loaded'}`, { path: first?.path });
+  return material;
 }
 
 export const providedBackend: CaBackend = {
   type: 'provided',
 
-  async validate(ctx, backend, pathPrefix) {
-    const result = await loadMaterial(ctx, backend, pathPrefix);
-    const validity = leafValidityIssue(backend, pathPrefix);
-    return { errors: validity ? [...result.errors, validity] : result.errors, warnings: result.warnings };
+  async validate(ctx, backend, issues) {
+    try {
+      await loadMaterial(ctx, backend, issues);
+    } catch (error) {
+      issues.error((error as Error).message);
+    }
   },
 
   async ensure(ctx, backend) {
@@ -49,7 +61,7 @@ export const providedBackend: CaBackend = {
   async openIssuer(ctx, backend): Promise<Issuer> {
     const { chain, key } = await requireMaterial(ctx, backend);
     const [signing, ...rest] = chain;
-    if (!signing) throw new CaConfigurationError('the provided CA has no certificate');
+    if (!signing) throw new CaConfigError('the provided CA has no certificate');
     // Intermediates go with each leaf so peers can build the path to a trusted root.
     const intermediates = [signing, ...rest].filter((c) => !isSelfSigned(c)).map((c) => toPem('CERTIFICATE', c.der));
     return new LocalCaIssuer(ctx.mesh, signing, key, intermediates, leafValidityMs(backend));

@@ -3,7 +3,8 @@
  * ensure it exists (builtin creates and stores its CA once), return its roots, and issue identity
  * certificates by signing a proxy's CSR (proxies keep their private keys).
  */
-import type { Backend, BackendType, ValidationResult } from '../mesh/schema';
+import type { Backend, BackendType } from '../mesh/schema';
+import type { Issues } from '../mesh/validate-issues';
 
 /** Where backends find (and builtin stores) secret data. Values are raw bytes, already base64-decoded. */
 export interface SecretStore {
@@ -48,8 +49,12 @@ export interface Issuer {
 
 export interface CaBackend {
   readonly type: BackendType;
-  /** Static and live checks (a vault test issue included). Never throws on bad input: returns errors with paths. */
-  validate(ctx: CaContext, backend: Backend, pathPrefix: string): Promise<ValidationResult>;
+  /**
+   * The checks that need crypto, secrets or the network (a vault test issue included), reported to
+   * `issues` relative to the backend (`conf.cert`); the caller roots them at `mtls.backends[i]`. The
+   * static rules of src/mesh/backends are the mesh validator's. Never throws on bad input.
+   */
+  validate(ctx: CaContext, backend: Backend, issues: Issues): Promise<void>;
   /** Makes the backend usable: builtin generates and stores its CA on first call; others check reachability. */
   ensure(ctx: CaContext, backend: Backend): Promise<void>;
   /** Root certificates (PEM) a proxy must trust for certificates of this backend. */
@@ -58,13 +63,4 @@ export interface CaBackend {
   openIssuer(ctx: CaContext, backend: Backend): Promise<Issuer>;
 }
 
-/** A failure the caller cannot fix by retrying (bad config, bad CSR): surfaced to the user as is. */
-export class CaConfigurationError extends Error {
-  constructor(
-    message: string,
-    readonly path?: string,
-  ) {
-    super(message);
-    this.name = 'CaConfigurationError';
-  }
-}
+export { CaConfigError, CaError, CaRequestError, CaUnavailableError, isRetryableCaFailure, type CaErrorDetails } from './errors';

@@ -1,22 +1,12 @@
 /**
  * A thin wrapper over node-vault: TLS and namespace options from the settings, and errors rebuilt
  * from the status code and Vault's own error text only. The raw errors carry the request
- * configuration, headers (the token) included, so they never leave this module.
+ * configuration, headers (the token) included, so they never leave this module. Vault unreachable,
+ * 5xx and 429 become CaUnavailableError (transient); other answers CaConfigError (see errors.ts).
  */
 import nodeVault from 'node-vault';
+import { CaConfigError, CaUnavailableError } from './errors';
 import type { VaultSettings } from './vault-settings';
-
-export class VaultRequestError extends Error {
-  constructor(
-    message: string,
-    /** HTTP status, or undefined when Vault was not reached. */
-    readonly status: number | undefined,
-    readonly vaultErrors: string[],
-  ) {
-    super(message);
-    this.name = 'VaultRequestError';
-  }
-}
 
 export const VAULT_REQUEST_TIMEOUT_MS = 10_000;
 
@@ -77,18 +67,21 @@ export class VaultClient {
     }
   }
 
-  private safeError(what: string, error: unknown): VaultRequestError {
+  private safeError(what: string, error: unknown): CaConfigError | CaUnavailableError {
     const token = this.settings.auth.token;
     const scrub = (text: string): string => (token ? text.split(token).join('[redacted]') : text);
     const response = (error as { response?: { statusCode?: unknown; body?: unknown } }).response;
     if (response && typeof response.statusCode === 'number') {
       const body = response.body as { errors?: unknown } | undefined;
       const errors = Array.isArray(body?.errors) ? body.errors.filter((e): e is string => typeof e === 'string').map((e) => scrub(redactLine(e))) : [];
-      return new VaultRequestError(`Vault refused to ${what} (HTTP ${response.statusCode})${errors.length ? `: ${errors.join('; ')}` : ''}`, response.statusCode, errors);
+      const status = response.statusCode;
+      const message = `Vault refused to ${what} (HTTP ${status})${errors.length ? `: ${errors.join('; ')}` : ''}`;
+      const details = { status, upstreamErrors: errors };
+      return status >= 500 || status === 429 ? new CaUnavailableError(message, details) : new CaConfigError(message, details);
     }
     const code = (error as { code?: unknown }).code;
     const reason = typeof code === 'string' ? code : 'no answer';
-    return new VaultRequestError(`cannot reach Vault at ${this.settings.address} to ${what}: ${reason}`, undefined, []);
+    return new CaUnavailableError(`cannot reach Vault at ${this.settings.address} to ${what}: ${reason}`);
   }
 }
 

@@ -1,9 +1,11 @@
 /**
- * The vault backend's configuration (Kong Mesh `conf.fromCp`), loaded: data sources read, defaults
- * applied. Never throws; the token and keys it loads never appear in an issue.
+ * The vault backend's configuration (Kong Mesh `conf.fromCp`), read with the one VaultConfSchema and
+ * loaded: data sources read, VAULT_ADDR / VAULT_TOKEN defaults applied. Never throws for bad input;
+ * the token and keys it loads never appear in a finding. Paths are relative to the backend.
  */
+import { VaultConfSchema } from '../mesh/backends/vault';
 import type { Backend, ValidationIssue } from '../mesh/schema';
-import { loadDataSource } from './data-source';
+import { loadDataSource, type Loaded } from './data-source';
 import type { CaContext } from './types';
 
 export interface VaultSettings {
@@ -21,67 +23,69 @@ export interface VaultSettings {
   tokenPath: string;
 }
 
-type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
-const optionalString = (v: unknown): string | undefined => (typeof v === 'string' && v.length > 0 ? v : undefined);
+export interface LoadedVaultSettings {
+  settings?: VaultSettings;
+  errors: ValidationIssue[];
+  /** A secret could not be read because the store did not answer: worth retrying. */
+  transient: boolean;
+}
 
-export async function loadVaultSettings(ctx: CaContext, backend: Backend, pathPrefix: string): Promise<{ settings?: VaultSettings; errors: ValidationIssue[] }> {
+const BASE = 'conf.fromCp';
+
+export async function loadVaultSettings(ctx: CaContext, backend: Backend): Promise<LoadedVaultSettings> {
   const errors: ValidationIssue[] = [];
-  const base = `${pathPrefix}.conf.fromCp`;
-  const fromCp = backend.conf?.fromCp;
-  if (!isObj(fromCp)) return { errors: [{ path: base, message: 'a vault backend needs conf.fromCp with address, pki, role and auth' }] };
+  let transient = false;
+  const loaded = (result: Loaded): Buffer | undefined => {
+    if (result.ok) return result.data;
+    errors.push(result.issue);
+    transient ||= result.transient;
+    return undefined;
+  };
+  const parsed = VaultConfSchema.safeParse(backend.conf ?? {});
+  const fromCp = parsed.success ? parsed.data.fromCp : undefined;
+  if (!fromCp) return { errors: [{ path: BASE, message: 'a vault backend needs conf.fromCp with pki and role' }], transient };
 
-  const agentAddress = optionalString(fromCp.agentAddress);
-  const address = agentAddress ?? optionalString(fromCp.address) ?? ctx.vaultDefaults?.address;
-  if (!address) errors.push({ path: `${base}.address`, message: 'the Vault address is missing (set conf.fromCp.address or VAULT_ADDR)' });
-  else if (!/^https?:\/\/[^/\s]+/.test(address)) errors.push({ path: `${base}.${agentAddress ? 'agentAddress' : 'address'}`, message: `"${address}" is not an http(s) URL` });
-  const pki = optionalString(fromCp.pki);
-  if (!pki) errors.push({ path: `${base}.pki`, message: 'the PKI secrets engine mount path is missing' });
-  const role = optionalString(fromCp.role);
-  if (!role) errors.push({ path: `${base}.role`, message: 'the PKI role is missing' });
+  const agentAddress = fromCp.agentAddress || undefined;
+  const address = agentAddress ?? (fromCp.address || ctx.vaultDefaults?.address);
+  if (!address) errors.push({ path: `${BASE}.address`, message: 'the Vault address is missing (set conf.fromCp.address or VAULT_ADDR)' });
+  else if (!/^https?:\/\/[^/\s]+/.test(address)) errors.push({ path: `${BASE}.${agentAddress ? 'agentAddress' : 'address'}`, message: `"${address}" is not an http(s) URL` });
+  if (!fromCp.pki) errors.push({ path: `${BASE}.pki`, message: 'the PKI secrets engine mount path is missing' });
+  if (!fromCp.role) errors.push({ path: `${BASE}.role`, message: 'the PKI role is missing' });
 
-  const tlsConf = isObj(fromCp.tls) ? fromCp.tls : {};
-  let caCertPem: string | undefined;
-  if (tlsConf.caCert !== undefined) {
-    const loaded = await loadDataSource(ctx, tlsConf.caCert, `${base}.tls.caCert`, 'the Vault server CA certificate');
-    if (loaded.ok) caCertPem = loaded.data.toString('utf8');
-    else errors.push(loaded.issue);
-  }
+  const caCertPem = fromCp.tls?.caCert ? loaded(await loadDataSource(ctx, fromCp.tls.caCert, `${BASE}.tls.caCert`, 'the Vault server CA certificate'))?.toString('utf8') : undefined;
 
-  const authConf = isObj(fromCp.auth) ? fromCp.auth : {};
+  const authConf = fromCp.auth ?? {};
   const auth: VaultSettings['auth'] = {};
-  let tokenPath = `${base}.auth.token`;
-  if (authConf.token !== undefined) {
-    const loaded = await loadDataSource(ctx, authConf.token, tokenPath, 'the Vault token');
-    if (loaded.ok) auth.token = loaded.data.toString('utf8').trim();
-    else errors.push(loaded.issue);
-    if (loaded.ok && !auth.token) errors.push({ path: tokenPath, message: 'the Vault token is empty' });
-  } else if (isObj(authConf.tls)) {
-    const key = await loadDataSource(ctx, authConf.tls.clientKey, `${base}.auth.tls.clientKey`, 'the client private key');
-    const cert = await loadDataSource(ctx, authConf.tls.clientCert, `${base}.auth.tls.clientCert`, 'the client certificate');
-    if (key.ok) auth.clientKeyPem = key.data.toString('utf8');
-    else errors.push(key.issue);
-    if (cert.ok) auth.clientCertPem = cert.data.toString('utf8');
-    else errors.push(cert.issue);
-    tokenPath = `${base}.auth.tls`;
+  let tokenPath = `${BASE}.auth.token`;
+  if (authConf.token) {
+    const token = loaded(await loadDataSource(ctx, authConf.token, tokenPath, 'the Vault token'));
+    if (token) auth.token = token.toString('utf8').trim();
+    if (token && !auth.token) errors.push({ path: tokenPath, message: 'the Vault token is empty' });
+  } else if (authConf.tls) {
+    auth.clientKeyPem = loaded(await loadDataSource(ctx, authConf.tls.clientKey, `${BASE}.auth.tls.clientKey`, 'the client private key'))?.toString('utf8');
+    auth.clientCertPem = loaded(await loadDataSource(ctx, authConf.tls.clientCert, `${BASE}.auth.tls.clientCert`, 'the client certificate'))?.toString('utf8');
+    tokenPath = `${BASE}.auth.tls`;
+  } else if (authConf.aws) {
+    errors.push({ path: `${BASE}.auth.aws`, message: 'AWS IAM authentication is not supported by mesh-ca-rotator: use auth.token or auth.tls' });
   } else if (ctx.vaultDefaults?.token) {
     auth.token = ctx.vaultDefaults.token;
     tokenPath = 'VAULT_TOKEN';
   } else if (!agentAddress) {
-    errors.push({ path: `${base}.auth`, message: 'no Vault credentials: set conf.fromCp.auth.token or auth.tls (or VAULT_TOKEN)' });
+    errors.push({ path: `${BASE}.auth`, message: 'no Vault credentials: set conf.fromCp.auth.token or auth.tls (or VAULT_TOKEN)' });
   }
 
-  if (errors.length > 0 || !address || !pki || !role) return { errors };
+  if (errors.length > 0 || !address || !fromCp.pki || !fromCp.role) return { errors, transient };
   return {
     errors,
+    transient,
     settings: {
       address: address.replace(/\/+$/, ''),
       viaAgent: agentAddress !== undefined,
-      namespace: optionalString(fromCp.namespace),
-      pki: pki.replace(/^\/+|\/+$/g, ''),
-      role,
-      commonName: optionalString(fromCp.commonName),
-      tls: { caCertPem, skipVerify: tlsConf.skipVerify === true, serverName: optionalString(tlsConf.serverName) },
+      namespace: fromCp.namespace || undefined,
+      pki: fromCp.pki.replace(/^\/+|\/+$/g, ''),
+      role: fromCp.role,
+      commonName: fromCp.commonName || undefined,
+      tls: { caCertPem, skipVerify: fromCp.tls?.skipVerify === true, serverName: fromCp.tls?.serverName || undefined },
       auth,
       tokenPath,
     },

@@ -3,22 +3,26 @@
  * `POST <pki>/sign/<role>`: the proxy's CSR goes to Vault, never `<pki>/issue`, so Vault never
  * generates (or sees) a proxy's private key.
  */
-import type { Backend, ValidationIssue } from '../mesh/schema';
+import type { Backend } from '../mesh/schema';
+import type { Issues } from '../mesh/validate-issues';
 import { CertificateInfo, isSelfSigned, parseCertificateChainPem } from '../pki/certificate';
 import { createCsr, csrToPem } from '../pki/csr';
 import { identityUris } from '../pki/identity';
 import { generateKeyPair } from '../pki/keys';
 import { toPem } from '../pki/pem';
-import { issueMessage } from './data-source';
-import { leafValidityIssue, leafValidityMs } from './leaf-validity';
-import { CaBackend, CaConfigurationError, CaContext, IdentityRequest, IssuedIdentity, Issuer } from './types';
-import { VaultClient, VaultRequestError } from './vault-client';
+import { CaConfigError, CaError, CaRequestError, CaUnavailableError } from './errors';
+import { leafValidityMs } from './leaf-validity';
+import { CaBackend, CaContext, IdentityRequest, IssuedIdentity, Issuer } from './types';
+import { VaultClient } from './vault-client';
 import { VaultSettings, loadVaultSettings, renderCommonName } from './vault-settings';
 
-async function connect(ctx: CaContext, backend: Backend, pathPrefix: string): Promise<{ client: VaultClient; settings: VaultSettings }> {
-  const { settings, errors } = await loadVaultSettings(ctx, backend, pathPrefix);
+async function connect(ctx: CaContext, backend: Backend): Promise<{ client: VaultClient; settings: VaultSettings }> {
+  const { settings, errors, transient } = await loadVaultSettings(ctx, backend);
   const first = errors[0];
-  if (first || !settings) throw new CaConfigurationError(first ? issueMessage(first) : 'invalid vault configuration', first?.path);
+  if (first || !settings) {
+    const message = `backend "${backend.name}": ${first ? `${first.path}: ${first.message}` : 'invalid vault configuration'}`;
+    throw transient ? new CaUnavailableError(message, { path: first?.path }) : new CaConfigError(message, { path: first?.path });
+  }
   return { client: new VaultClient(settings), settings };
 }
 
@@ -36,7 +40,7 @@ function pemText(body: unknown): string {
 async function readRoots(client: VaultClient, settings: VaultSettings): Promise<CertificateInfo[]> {
   let chain = parseCertificateChainPem(pemText(await client.read(`${settings.pki}/ca_chain`, `read ${settings.pki}/ca_chain`)));
   if (chain.length === 0) chain = parseCertificateChainPem(pemText(await client.read(`${settings.pki}/ca/pem`, `read ${settings.pki}/ca/pem`)));
-  if (chain.length === 0) throw new CaConfigurationError(`the PKI mount "${settings.pki}" has no CA certificate`);
+  if (chain.length === 0) throw new CaConfigError(`the PKI mount "${settings.pki}" has no CA certificate`);
   return chain;
 }
 
@@ -61,17 +65,15 @@ class VaultIssuer implements Issuer {
     try {
       response = await this.client.write(`${this.settings.pki}/sign/${this.settings.role}`, body, `sign a certificate with role "${this.settings.role}"`);
     } catch (error) {
-      // 4xx: bad CSR or a role that does not allow this identity. Retrying will not help.
-      if (error instanceof VaultRequestError && error.status !== undefined && error.status >= 400 && error.status < 500) {
-        throw new CaConfigurationError(error.message);
-      }
+      // 400: a bad CSR or an identity the role does not allow. Retrying this request will not help.
+      if (error instanceof CaError && error.status === 400) throw new CaRequestError(error.message, { status: 400, upstreamErrors: error.upstreamErrors });
       throw error;
     }
     const data = (response.data ?? {}) as { certificate?: unknown; issuing_ca?: unknown; ca_chain?: unknown };
-    if (typeof data.certificate !== 'string') throw new Error('Vault answered the sign request without a certificate');
+    if (typeof data.certificate !== 'string') throw new CaUnavailableError('Vault answered the sign request without a certificate');
     const [leaf] = parseCertificateChainPem(data.certificate);
     const issuing = typeof data.issuing_ca === 'string' ? parseCertificateChainPem(data.issuing_ca)[0] : undefined;
-    if (!leaf || !issuing) throw new Error('Vault answered the sign request with an unreadable certificate');
+    if (!leaf || !issuing) throw new CaUnavailableError('Vault answered the sign request with an unreadable certificate');
     const caChain = Array.isArray(data.ca_chain) ? data.ca_chain.filter((c): c is string => typeof c === 'string').flatMap((c) => parseCertificateChainPem(c)) : [issuing];
     return {
       certificatePem: toPem('CERTIFICATE', leaf.der),
@@ -83,10 +85,8 @@ class VaultIssuer implements Issuer {
 }
 
 /** Live checks, in order; later ones are skipped once an earlier one fails (they would only repeat it). */
-async function validateLive(ctx: CaContext, backend: Backend, settings: VaultSettings, pathPrefix: string): Promise<{ errors: ValidationIssue[]; warnings: ValidationIssue[] }> {
-  const base = `${pathPrefix}.conf.fromCp`;
-  const errors: ValidationIssue[] = [];
-  const warnings: ValidationIssue[] = [];
+async function validateLive(ctx: CaContext, backend: Backend, settings: VaultSettings, issues: Issues): Promise<void> {
+  const base = issues.at('conf', 'fromCp');
   const client = new VaultClient(settings);
   const message = (error: unknown): string => (error instanceof Error ? error.message : String(error));
 
@@ -94,10 +94,10 @@ async function validateLive(ctx: CaContext, backend: Backend, settings: VaultSet
     try {
       await client.lookupSelf();
     } catch (error) {
-      const status = error instanceof VaultRequestError ? error.status : undefined;
-      const path = status === undefined ? `${base}.address` : settings.tokenPath;
-      errors.push({ path, message: status === 403 ? 'Vault rejected the credentials (permission denied): the token is invalid or expired' : message(error) });
-      return { errors, warnings };
+      const status = error instanceof CaError ? error.status : undefined;
+      const at = status === undefined ? base.at('address') : settings.tokenPath === 'VAULT_TOKEN' ? base.at('auth') : issues.at(settings.tokenPath);
+      at.error(status === 403 ? 'Vault rejected the credentials (permission denied): the token is invalid or expired' : message(error));
+      return;
     }
   }
 
@@ -106,22 +106,20 @@ async function validateLive(ctx: CaContext, backend: Backend, settings: VaultSet
     const maxTtlSeconds = Number(role.data?.max_ttl ?? 0);
     const validityMs = leafValidityMs(backend);
     if (maxTtlSeconds > 0 && validityMs > maxTtlSeconds * 1000) {
-      errors.push({
-        path: `${pathPrefix}.dpCert.rotation.expiration`,
-        message: `certificates would live ${validityMs / 1000}s but role "${settings.role}" allows at most max_ttl=${maxTtlSeconds}s`,
-      });
+      issues.error(`certificates would live ${validityMs / 1000}s but role "${settings.role}" allows at most max_ttl=${maxTtlSeconds}s`, 'dpCert', 'rotation', 'expiration');
     }
   } catch (error) {
-    const status = error instanceof VaultRequestError ? error.status : undefined;
+    const status = error instanceof CaError ? error.status : undefined;
     if (status === 404) {
-      const noMount = error instanceof VaultRequestError && error.vaultErrors.some((e) => e.includes('no handler for route'));
-      errors.push(noMount ? { path: `${base}.pki`, message: `no PKI secrets engine is mounted at "${settings.pki}"` } : { path: `${base}.role`, message: `role "${settings.role}" does not exist in "${settings.pki}"` });
-      return { errors, warnings };
+      const noMount = error instanceof CaError && error.upstreamErrors.some((e) => e.includes('no handler for route'));
+      if (noMount) base.error(`no PKI secrets engine is mounted at "${settings.pki}"`, 'pki');
+      else base.error(`role "${settings.role}" does not exist in "${settings.pki}"`, 'role');
+      return;
     }
-    if (status === 403) warnings.push({ path: `${base}.role`, message: `cannot read role "${settings.role}" (permission denied): its max_ttl was not checked` });
+    if (status === 403) base.warn(`cannot read role "${settings.role}" (permission denied): its max_ttl was not checked`, 'role');
     else {
-      errors.push({ path: `${base}.address`, message: message(error) });
-      return { errors, warnings };
+      base.error(message(error), 'address');
+      return;
     }
   }
 
@@ -132,43 +130,40 @@ async function validateLive(ctx: CaContext, backend: Backend, settings: VaultSet
     const issued = await issuer.issue({ csrDer: createCsr(privateKey, { commonName: service }), service, tags: { 'kuma.io/service': service } });
     const [leaf] = parseCertificateChainPem(issued.certificatePem);
     const spiffe = identityUris(ctx.mesh, service, {})[0] as string;
-    if (!leaf?.uris.includes(spiffe)) errors.push({ path: `${base}.role`, message: `role "${settings.role}" signed a test certificate without the URI SAN ${spiffe}: the role must allow it (allowed_uri_sans) and take SANs from the request (use_csr_sans=false)` });
+    if (!leaf?.uris.includes(spiffe)) base.error(`role "${settings.role}" signed a test certificate without the URI SAN ${spiffe}: the role must allow it (allowed_uri_sans) and take SANs from the request (use_csr_sans=false)`, 'role');
   } catch (error) {
-    errors.push({ path: `${base}.role`, message: `a test signing failed: ${message(error)}` });
-    return { errors, warnings };
+    base.error(`a test signing failed: ${message(error)}`, 'role');
+    return;
   }
 
   try {
     await readRoots(client, settings);
   } catch (error) {
-    errors.push({ path: `${base}.pki`, message: `cannot read the CA chain: ${message(error)}` });
+    base.error(`cannot read the CA chain: ${message(error)}`, 'pki');
   }
-  return { errors, warnings };
 }
 
 export const vaultBackend: CaBackend = {
   type: 'vault',
 
-  async validate(ctx, backend, pathPrefix) {
-    const { settings, errors } = await loadVaultSettings(ctx, backend, pathPrefix);
-    const validity = leafValidityIssue(backend, pathPrefix);
-    if (validity) errors.push(validity);
-    if (!settings || errors.length > 0) return { errors, warnings: [] };
-    return validateLive(ctx, backend, settings, pathPrefix);
+  async validate(ctx, backend, issues) {
+    const { settings, errors } = await loadVaultSettings(ctx, backend);
+    for (const error of errors) issues.error(error.message, error.path);
+    if (settings && errors.length === 0) await validateLive(ctx, backend, settings, issues);
   },
 
   async ensure(ctx, backend) {
-    const { client, settings } = await connect(ctx, backend, `backend "${backend.name}"`);
+    const { client, settings } = await connect(ctx, backend);
     await readRoots(client, settings);
   },
 
   async rootCertificates(ctx, backend) {
-    const { client, settings } = await connect(ctx, backend, `backend "${backend.name}"`);
+    const { client, settings } = await connect(ctx, backend);
     return (await readRoots(client, settings)).map((c) => toPem('CERTIFICATE', c.der));
   },
 
   async openIssuer(ctx, backend) {
-    const { client, settings } = await connect(ctx, backend, `backend "${backend.name}"`);
+    const { client, settings } = await connect(ctx, backend);
     return new VaultIssuer(ctx.mesh, client, settings, leafValidityMs(backend));
   },
 };

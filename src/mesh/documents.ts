@@ -16,6 +16,7 @@ import {
   type Secret,
   type ValidationIssue,
 } from './schema';
+import { describeZodIssue } from './validate-issues';
 import { KUMA_API_VERSION, fromKubernetesMesh, isPlainObject, type DocumentFormat } from './yaml';
 
 export const KUMA_SECRET_TYPE = 'system.kuma.io/secret';
@@ -33,13 +34,6 @@ export function joinPath(prefix: string, segments: readonly PropertyKey[]): stri
     else path += path === '' ? String(segment) : `.${String(segment)}`;
   }
   return path;
-}
-
-/** zod's issue, told the way a person editing YAML wants to read it. */
-function describeZodIssue(issue: z.core.$ZodIssue): string {
-  if (issue.code === 'invalid_type' && issue.message.endsWith('received undefined')) return `is required (${issue.expected})`;
-  if (issue.code === 'invalid_type') return issue.message.replace(/^Invalid input: /, '');
-  return issue.message;
 }
 
 function zodIssues(error: z.ZodError, pathOf: (segments: readonly PropertyKey[]) => string): ValidationIssue[] {

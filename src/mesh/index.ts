@@ -8,3 +8,5 @@ export * from './base64';
 export * from './yaml';
 export * from './documents';
 export * from './validate';
+export * from './validate-issues';
+export * from './backends';

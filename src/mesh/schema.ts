@@ -8,19 +8,16 @@ import { z } from 'zod';
 export const BACKEND_TYPES = ['builtin', 'provided', 'vault'] as const;
 export type BackendType = (typeof BACKEND_TYPES)[number];
 
-/** A Kuma data source: exactly one of these keys (checked by validation, not by the schema). */
-export const DataSourceSchema = z.looseObject({
-  secret: z.string().optional(),
-  inline: z.string().optional(),
-  inlineString: z.string().optional(),
-  file: z.string().optional(),
-});
-export type DataSource = z.infer<typeof DataSourceSchema>;
+/** proto3: a string field set to null is unset, i.e. empty. */
+const protoStringOrEmpty = z
+  .string()
+  .nullish()
+  .transform((value) => value ?? '');
 
 export const BackendSchema = z.looseObject({
-  name: z.string(),
+  name: protoStringOrEmpty,
   /** A string here so an unknown type becomes a validation error with its path, not a parse failure. */
-  type: z.string(),
+  type: protoStringOrEmpty,
   dpCert: z
     .looseObject({
       rotation: z.looseObject({ expiration: z.string().optional() }).optional(),

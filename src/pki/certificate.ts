@@ -35,16 +35,53 @@ export function sha256Fingerprint(der: Buffer): string {
   return createHash('sha256').update(der).digest('hex');
 }
 
-function decodeTime(node: DerNode): Date {
-  const text = node.content.toString('ascii');
-  const match =
-    node.tag === Tag.UTC_TIME
-      ? /^(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})Z$/.exec(text)
-      : /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(?:\.\d+)?Z$/.exec(text);
-  if (!match || (node.tag !== Tag.UTC_TIME && node.tag !== Tag.GENERALIZED_TIME)) throw new DerError(`unsupported certificate time "${text}"`);
-  const [, y, mo, d, h, mi, s] = match.map(Number) as number[];
-  const year = node.tag === Tag.UTC_TIME ? ((y as number) < 50 ? 2000 + (y as number) : 1900 + (y as number)) : (y as number);
-  return new Date(Date.UTC(year, (mo as number) - 1, d, h, mi, s));
+const UTC_TIME = /^(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})?(Z|[+-]\d{4})$/;
+const GENERALIZED_TIME = /^(\d{4})(\d{2})(\d{2})(\d{2})(?:(\d{2})(?:(\d{2})(?:[.,](\d+))?)?)?(Z|[+-]\d{2}(?:\d{2})?)?$/;
+
+/**
+ * An X.509 validity time in any form the standards allow (RFC 5280 asks for the first of each, others
+ * exist in the wild): UTCTime `YYMMDDhhmm[ss]` with `Z` or `±hhmm` (years 50-99 are 19xx, 00-49 are
+ * 20xx); GeneralizedTime `YYYYMMDDhh[mm[ss[.fff]]]` with `Z` or `±hh[mm]`, any year from 0000 to 9999.
+ * A GeneralizedTime without a zone is local time of an unknown place: refused rather than guessed.
+ */
+export function decodeTime(node: DerNode): Date {
+  const text = node.content.toString('latin1');
+  const fail = (why: string): never => {
+    throw new DerError(`unsupported certificate time ${JSON.stringify(text.slice(0, 40))}: ${why}`);
+  };
+  let parts: { year: number; month: string; day: string; hour: string; minute?: string; second?: string; fraction?: string; zone?: string };
+  if (node.tag === Tag.UTC_TIME) {
+    const m = UTC_TIME.exec(text) ?? fail('expected YYMMDDhhmm[ss]Z');
+    const twoDigitYear = Number(m[1]);
+    parts = { year: twoDigitYear < 50 ? 2000 + twoDigitYear : 1900 + twoDigitYear, month: m[2] as string, day: m[3] as string, hour: m[4] as string, minute: m[5], second: m[6], zone: m[7] };
+  } else if (node.tag === Tag.GENERALIZED_TIME) {
+    const m = GENERALIZED_TIME.exec(text) ?? fail('expected YYYYMMDDhhmmssZ');
+    parts = { year: Number(m[1]), month: m[2] as string, day: m[3] as string, hour: m[4] as string, minute: m[5], second: m[6], fraction: m[7], zone: m[8] };
+  } else {
+    return fail('neither UTCTime nor GeneralizedTime');
+  }
+  if (parts.zone === undefined) fail('no time zone (RFC 5280 requires Z)');
+  const [month, day, hour, minute, second] = [parts.month, parts.day, parts.hour, parts.minute ?? '0', parts.second ?? '0'].map(Number) as [number, number, number, number, number];
+  const daysInMonth = new Date(Date.UTC(2000, month, 0)).getUTCDate() - (month === 2 && !isLeapYear(parts.year) ? 1 : 0);
+  if (month < 1 || month > 12 || day < 1 || day > daysInMonth || hour > 23 || minute > 59 || second > 60) fail('not a calendar date and time');
+  const date = new Date(0);
+  // setUTCFullYear, not Date.UTC: Date.UTC maps years 0-99 to 1900-1999.
+  date.setUTCFullYear(parts.year, month - 1, day);
+  date.setUTCHours(hour, minute, second, Math.floor(Number(`0.${parts.fraction ?? '0'}`) * 1000));
+  return new Date(date.getTime() - zoneOffsetMs(parts.zone as string));
+}
+
+function isLeapYear(year: number): boolean {
+  return (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0;
+}
+
+/** `Z` → 0, `+0130` → 90 minutes, `-05` → -5 hours. */
+function zoneOffsetMs(zone: string): number {
+  if (zone === 'Z') return 0;
+  const sign = zone.startsWith('-') ? -1 : 1;
+  const hours = Number(zone.slice(1, 3));
+  const minutes = zone.length > 3 ? Number(zone.slice(3, 5)) : 0;
+  return sign * (hours * 60 + minutes) * 60_000;
 }
 
 interface ParsedExtensions {
@@ -107,8 +144,9 @@ export function parseCertificateDer(der: Buffer): CertificateInfo {
   return {
     der,
     x509,
-    subject: x509.subject,
-    issuer: x509.issuer,
+    // Node leaves these undefined for an empty Name (allowed when the identity is in subjectAltName).
+    subject: x509.subject ?? '',
+    issuer: x509.issuer ?? '',
     subjectNameDer: Buffer.from(subjectName.raw),
     subjectPublicKeyInfoDer: Buffer.from(spki.raw),
     serialHex: serial.content.toString('hex'),
@@ -174,6 +212,8 @@ export function chainProblem(chain: readonly CertificateInfo[]): string | undefi
   return undefined;
 }
 
-export function oneLine(name: string): string {
-  return name.split('\n').filter(Boolean).join(', ');
+/** A Name on one line for messages; an empty subject says so instead of printing nothing. */
+export function oneLine(name: string | undefined): string {
+  const line = (name ?? '').split('\n').filter(Boolean).join(', ');
+  return line === '' ? 'empty subject' : line;
 }

@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { AddressInfo } from 'node:net';
 import tls from 'node:tls';
 import { caBackendFor } from '../../src/ca/registry';
+import { Issues } from '../../src/mesh/validate-issues';
 import { MemorySecretStore } from '../../src/ca/memory-secret-store';
 import { provisionDevPki } from '../../src/ca/vault-dev-pki';
 import type { CaContext, IssuedIdentity } from '../../src/ca/types';
@@ -87,7 +88,9 @@ describe('identity certificates of every backend pass a real TLS handshake', () 
     const backend = await (backends[type] as () => Promise<Backend>)();
     const implementation = caBackendFor(type);
     if (!implementation) throw new Error(`no backend ${type}`);
-    expect(await implementation.validate(ctx, backend, 'mtls.backends[0]')).toEqual({ errors: [], warnings: [] });
+    const issues = Issues.collect();
+    await implementation.validate(ctx, backend, issues.at('mtls.backends[0]'));
+    expect(issues.result).toEqual({ errors: [], warnings: [] });
     const server = await issueIdentity(ctx, backend, 'server');
     const client = await issueIdentity(ctx, backend, 'client');
     const roots = await implementation.rootCertificates(ctx, backend);

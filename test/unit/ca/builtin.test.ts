@@ -2,7 +2,8 @@ import { X509Certificate } from 'node:crypto';
 import { builtinBackend, builtinCertSecretName, builtinKeySecretName } from '../../../src/ca/builtin';
 import { MemorySecretStore } from '../../../src/ca/memory-secret-store';
 import { validateBackends } from '../../../src/ca/registry';
-import type { CaContext } from '../../../src/ca/types';
+import { CaConfigError, type CaContext } from '../../../src/ca/types';
+import { validateMesh } from '../../../src/mesh/validate';
 import type { Backend, Mesh } from '../../../src/mesh/schema';
 import { createCsr } from '../../../src/pki/csr';
 import { generateKeyPair } from '../../../src/pki/keys';
@@ -52,16 +53,29 @@ describe('builtin CA', () => {
     expect(Math.round(lifetimeDays)).toBe(365);
   });
 
-  it('reports bad caCert settings with their paths through validateBackends', async () => {
-    const mesh: Mesh = {
-      type: 'Mesh',
-      name: 'default',
-      mtls: { backends: [builtin('ok'), builtin('bad', { caCert: { RSAbits: 1024, expiration: 'forever' } }), { name: 'x', type: 'unknown' }] },
-    };
-    const result = await validateBackends(mesh, context());
-    expect(result.errors).toEqual([
-      { path: 'mtls.backends[1].conf.caCert.RSAbits', message: expect.any(String) },
-      { path: 'mtls.backends[1].conf.caCert.expiration', message: expect.any(String) },
+  it('checks caCert with the same rules as the static validation: refused before anything is generated', async () => {
+    const ctx = context();
+    const bad = builtin('bad', { caCert: { RSAbits: 1024, expiration: '1h30m' } });
+    const mesh: Mesh = { type: 'Mesh', name: 'default', mtls: { backends: [builtin('ok'), bad] } };
+    expect(validateMesh(mesh, undefined).errors).toEqual([
+      { path: 'mtls.backends[1].conf.caCert.RSAbits', message: expect.stringMatching(/stricter than Kuma on purpose/) },
+      { path: 'mtls.backends[1].conf.caCert.expiration', message: expect.stringMatching(/has to be a valid format/) },
     ]);
+    await expect(builtinBackend.ensure(ctx, bad)).rejects.toMatchObject({ name: 'CaConfigError', retryable: false, path: 'conf.caCert.RSAbits' });
+    expect(ctx.secrets.names('default')).toEqual([]);
+  });
+
+  it('reports a stored CA that became unusable, naming its secrets; a store that fails is transient', async () => {
+    const ctx = context();
+    ctx.secrets.set('default', builtinCertSecretName('default', 'ca-1'), Buffer.from('junk'));
+    ctx.secrets.set('default', builtinKeySecretName('default', 'ca-1'), Buffer.from('junk'));
+    const result = await validateBackends({ type: 'Mesh', name: 'default', mtls: { backends: [builtin('ca-1')] } }, ctx);
+    expect(result.errors).toEqual([
+      { path: 'mtls.backends[0]', message: expect.stringMatching(/stored CA \(secrets default\.ca-builtin-cert-ca-1, .*\): not a valid TLS key pair: no PEM CERTIFICATE/) },
+      { path: 'mtls.backends[0]', message: expect.stringMatching(/stored CA \(secrets .*default\.ca-builtin-key-ca-1\): not a valid TLS key pair: no PEM private key/) },
+    ]);
+    await expect(builtinBackend.ensure(ctx, builtin('ca-1'))).rejects.toBeInstanceOf(CaConfigError);
+    const failing: CaContext = { mesh: 'default', secrets: { get: () => Promise.reject(new Error('connection reset')), putIfAbsent: () => Promise.reject(new Error('connection reset')) } };
+    await expect(builtinBackend.ensure(failing, builtin('ca-1'))).rejects.toMatchObject({ name: 'CaUnavailableError', retryable: true });
   });
 });

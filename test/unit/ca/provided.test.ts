@@ -1,7 +1,8 @@
 import { X509Certificate } from 'node:crypto';
 import { providedBackend } from '../../../src/ca/provided';
 import { MemorySecretStore } from '../../../src/ca/memory-secret-store';
-import { CaConfigurationError, CaContext } from '../../../src/ca/types';
+import { CaConfigError, CaRequestError, type CaContext } from '../../../src/ca/types';
+import { Issues } from '../../../src/mesh/validate-issues';
 import type { Backend, ValidationResult } from '../../../src/mesh/schema';
 import { CaOptions, GeneratedCa, generateCa } from '../../../src/pki/ca-certificate';
 import { createCsr } from '../../../src/pki/csr';
@@ -24,9 +25,13 @@ function backendWith(cert: unknown, key: unknown): Backend {
 const inlineString = (text: string) => ({ inlineString: text });
 const ca = (options: Partial<CaOptions> = {}): Promise<GeneratedCa> => generateCa({ commonName: 'provided CA', ...options });
 
-async function validate(cert: unknown, key: unknown): Promise<ValidationResult> {
-  return providedBackend.validate(context(), backendWith(cert, key), PREFIX);
+async function validateIn(ctx: CaContext, backend: Backend): Promise<ValidationResult> {
+  const issues = Issues.collect();
+  await providedBackend.validate(ctx, backend, issues.at(PREFIX));
+  return issues.result;
 }
+
+const validate = (cert: unknown, key: unknown): Promise<ValidationResult> => validateIn(context(), backendWith(cert, key));
 
 function expectError(result: ValidationResult, path: string, pattern: RegExp): void {
   expect(result.errors).toEqual(expect.arrayContaining([{ path, message: expect.stringMatching(pattern) }]));
@@ -37,7 +42,7 @@ describe('provided CA validation', () => {
     const good = await ca();
     const ctx = context();
     (ctx.secrets as MemorySecretStore).set('default', 'ca-key', Buffer.from(good.privateKeyPem));
-    const result = await providedBackend.validate(ctx, backendWith({ inline: Buffer.from(good.certificatePem).toString('base64') }, { secret: 'ca-key' }), PREFIX);
+    const result = await validateIn(ctx, backendWith({ inline: Buffer.from(good.certificatePem).toString('base64') }, { secret: 'ca-key' }));
     expect(result).toEqual({ errors: [], warnings: [] });
     expect(await validate(inlineString(good.certificatePem), inlineString(good.privateKeyPem))).toEqual({ errors: [], warnings: [] });
   });
@@ -49,16 +54,17 @@ describe('provided CA validation', () => {
     expect(result).toEqual({ errors: [], warnings: [] });
   });
 
-  it('rejects a chain in the wrong order', async () => {
+  it('warns about a chain in the wrong order, which Kuma accepts', async () => {
     const root = await ca({ commonName: 'root' });
     const intermediate = await ca({ commonName: 'intermediate', issuer: root });
     const result = await validate(inlineString(root.certificatePem + intermediate.certificatePem), inlineString(root.privateKeyPem));
-    expectError(result, CERT_PATH, /ordered closest first/);
+    expect(result.errors).toEqual([]);
+    expect(result.warnings).toEqual([{ path: CERT_PATH, message: expect.stringMatching(/ordered closest first.*Kuma accepts/) }]);
   });
 
   it('rejects a certificate that is not a CA (CA:FALSE)', async () => {
     const notCa = await ca({ isCa: false });
-    expectError(await validate(inlineString(notCa.certificatePem), inlineString(notCa.privateKeyPem)), CERT_PATH, /not a CA/);
+    expectError(await validate(inlineString(notCa.certificatePem), inlineString(notCa.privateKeyPem)), CERT_PATH, /basic constraint 'CA' must be set to 'true'/);
   });
 
   it('rejects a CA without keyCertSign and one with keyAgreement', async () => {
@@ -70,9 +76,9 @@ describe('provided CA validation', () => {
 
   it('rejects an expired CA and one not yet valid', async () => {
     const expired = await ca({ notBefore: new Date(Date.now() - 10 * DAY_MS), validityMs: DAY_MS });
-    expectError(await validate(inlineString(expired.certificatePem), inlineString(expired.privateKeyPem)), CERT_PATH, /expired/);
+    expectError(await validate(inlineString(expired.certificatePem), inlineString(expired.privateKeyPem)), CERT_PATH, /expired at .*stricter than Kuma on purpose/);
     const future = await ca({ notBefore: new Date(Date.now() + DAY_MS) });
-    expectError(await validate(inlineString(future.certificatePem), inlineString(future.privateKeyPem)), CERT_PATH, /not valid before/);
+    expectError(await validate(inlineString(future.certificatePem), inlineString(future.privateKeyPem)), CERT_PATH, /not valid before .*stricter than Kuma on purpose/);
   });
 
   it('warns (only) when the CA expires within 30 days', async () => {
@@ -85,8 +91,8 @@ describe('provided CA validation', () => {
   it('rejects RSA keys below 2048 bits', async () => {
     const weak = await ca({ keySpec: rsa(1024) });
     const result = await validate(inlineString(weak.certificatePem), inlineString(weak.privateKeyPem));
-    expectError(result, CERT_PATH, /1024 bits/);
-    expectError(result, KEY_PATH, /1024 bits/);
+    expectError(result, CERT_PATH, /1024 bits.*stricter than Kuma on purpose/);
+    expectError(result, KEY_PATH, /1024 bits.*stricter than Kuma on purpose/);
   });
 
   it('rejects a key that does not match the first certificate', async () => {
@@ -103,7 +109,7 @@ describe('provided CA validation', () => {
     ['a missing file', { file: '/nonexistent/ca.pem' }, `${CERT_PATH}.file`, /ENOENT/],
     ['two sources at once', { inlineString: 'a', file: '/x' }, CERT_PATH, /exactly one/],
     ['no source', undefined, CERT_PATH, /missing/],
-    ['a number', 42, CERT_PATH, /data source/],
+    ['a number', 42, CERT_PATH, /expected object/],
   ])('reports %s as an error with its path, without throwing', async (_name, certSource, path, pattern) => {
     const good = await ca();
     expectError(await validate(certSource, inlineString(good.privateKeyPem)), path, pattern);
@@ -119,8 +125,10 @@ describe('provided CA validation', () => {
 
   it('refuses to open an issuer for an invalid CA, naming the path', async () => {
     const notCa = await ca({ isCa: false });
-    await expect(providedBackend.openIssuer(context(), backendWith(inlineString(notCa.certificatePem), inlineString(notCa.privateKeyPem)))).rejects.toThrow(
-      expect.objectContaining({ name: 'CaConfigurationError', path: 'backend "ca-2".conf.cert', message: expect.stringMatching(/conf\.cert: .*not a CA/) }),
+    const opening = providedBackend.openIssuer(context(), backendWith(inlineString(notCa.certificatePem), inlineString(notCa.privateKeyPem)));
+    await expect(opening).rejects.toBeInstanceOf(CaConfigError);
+    await expect(opening).rejects.toThrow(
+      expect.objectContaining({ name: 'CaConfigError', retryable: false, path: 'conf.cert', message: expect.stringMatching(/backend "ca-2": conf\.cert: .*basic constraint 'CA'/) }),
     );
   });
 });
@@ -146,11 +154,11 @@ describe('provided CA issuing', () => {
     expect(await providedBackend.rootCertificates(context(), backend)).toEqual([intermediate.certificatePem, root.certificatePem]);
   });
 
-  it('rejects a CSR that does not verify with CaConfigurationError', async () => {
+  it('rejects a CSR that does not verify with CaRequestError (permanent for that request only)', async () => {
     const good = await ca();
     const issuer = await providedBackend.openIssuer(context(), backendWith(inlineString(good.certificatePem), inlineString(good.privateKeyPem)));
     try {
-      await expect(issuer.issue({ csrDer: Buffer.from('junk'), service: 'web', tags: {} })).rejects.toThrow(CaConfigurationError);
+      await expect(issuer.issue({ csrDer: Buffer.from('junk'), service: 'web', tags: {} })).rejects.toThrow(CaRequestError);
     } finally {
       await issuer.close?.();
     }

@@ -120,7 +120,6 @@ describe('parseDocuments', () => {
     ['backends that are not a list (Universal)', 'type: Mesh\nname: d\nmtls:\n  backends: ca-1\n', 'mtls.backends', 'expected array'],
     ['backends that are not a list (Kubernetes paths in Universal form)', KUBERNETES_MESH.replace(/backends:[\s\S]*$/, 'backends: 3\n'), 'mtls.backends', 'expected array'],
     ['a backend name that is a number', UNIVERSAL_MESH.replace('name: ca-1', 'name: 1'), 'mtls.backends[0].name', 'expected string'],
-    ['a backend without a type (Kubernetes)', KUBERNETES_MESH.replace('      type: builtin\n', ''), 'mtls.backends[0].type', 'is required'],
     ['an unknown mode', UNIVERSAL_MESH.replace('type: builtin', 'type: builtin\n    mode: LAX'), 'mtls.backends[0].mode', 'STRICT'],
     ['a Secret with bad base64', `${UNIVERSAL_MESH}---\ntype: Secret\nname: s\nmesh: default\ndata: "not base64!"\n`, 'documents[1].data', 'is not valid base64'],
     ['a Secret with empty data', `${UNIVERSAL_MESH}---\ntype: Secret\nname: s\nmesh: default\ndata: ""\n`, 'documents[1].data', 'cannot be empty'],
