@@ -14,26 +14,33 @@ const protoStringOrEmpty = z
   .nullish()
   .transform((value) => value ?? '');
 
+/** proto3: a field set to null is unset. */
+const unset = <T extends z.ZodType>(schema: T) =>
+  schema
+    .nullish()
+    .transform((value) => value ?? undefined)
+    .optional();
+
 export const BackendSchema = z.looseObject({
   name: protoStringOrEmpty,
   /** A string here so an unknown type becomes a validation error with its path, not a parse failure. */
   type: protoStringOrEmpty,
-  dpCert: z
-    .looseObject({
-      rotation: z.looseObject({ expiration: z.string().optional() }).optional(),
-      requestTimeout: z.string().optional(),
-    })
-    .optional(),
-  conf: z.record(z.string(), z.unknown()).optional(),
-  mode: z.enum(['STRICT', 'PERMISSIVE']).optional(),
-  rootChain: z.looseObject({ requestTimeout: z.string().optional() }).optional(),
+  dpCert: unset(
+    z.looseObject({
+      rotation: unset(z.looseObject({ expiration: unset(z.string()) })),
+      requestTimeout: unset(z.string()),
+    }),
+  ),
+  conf: unset(z.record(z.string(), z.unknown())),
+  mode: unset(z.enum(['STRICT', 'PERMISSIVE'])),
+  rootChain: unset(z.looseObject({ requestTimeout: unset(z.string()) })),
 });
 export type Backend = z.infer<typeof BackendSchema>;
 
 export const MtlsSchema = z.looseObject({
-  enabledBackend: z.string().optional(),
-  backends: z.array(BackendSchema).optional(),
-  skipValidation: z.boolean().optional(),
+  enabledBackend: unset(z.string()),
+  backends: unset(z.array(BackendSchema)),
+  skipValidation: unset(z.boolean()),
 });
 export type Mtls = z.infer<typeof MtlsSchema>;
 
@@ -41,7 +48,7 @@ export type Mtls = z.infer<typeof MtlsSchema>;
 export const MeshSchema = z.looseObject({
   type: z.literal('Mesh'),
   name: z.string().min(1),
-  mtls: MtlsSchema.optional(),
+  mtls: unset(MtlsSchema),
 });
 export type Mesh = z.infer<typeof MeshSchema>;
 
@@ -49,7 +56,7 @@ export const KubernetesMeshSchema = z.looseObject({
   apiVersion: z.string(),
   kind: z.literal('Mesh'),
   metadata: z.looseObject({ name: z.string().min(1) }),
-  spec: z.looseObject({ mtls: MtlsSchema.optional() }).optional(),
+  spec: z.looseObject({ mtls: unset(MtlsSchema) }).optional(),
 });
 export type KubernetesMesh = z.infer<typeof KubernetesMeshSchema>;
 
