@@ -62,12 +62,6 @@ export class Issues {
     this.sink.warnings.push({ path: appendPath(this.path, segments), message });
   }
 
-  /** Findings made elsewhere with paths relative to this one. */
-  addAll(found: ValidationResult): void {
-    for (const issue of found.errors) this.error(issue.message, issue.path);
-    for (const issue of found.warnings) this.warn(issue.message, issue.path);
-  }
-
   /** Every zod issue at its path; returns whether there were none. */
   zod(error: z.ZodError | undefined): boolean {
     if (!error) return true;

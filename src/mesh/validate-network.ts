@@ -6,19 +6,18 @@
 /** net.SplitHostPort: `host:port` or `[host]:port`; undefined when Go returns an error. */
 export function splitHostPort(address: string): { host: string; port: string } | undefined {
   const lastColon = address.lastIndexOf(':');
-  if (lastColon < 0) return undefined;
+  if (lastColon < 0) return undefined; // missing port
   let host: string;
   if (address.startsWith('[')) {
     const end = address.indexOf(']');
-    if (end < 0 || end + 1 !== lastColon) return undefined; // missing ']', or text between ']' and ':'
+    if (end + 1 !== lastColon) return undefined; // no ']', nothing or too many colons after it
     host = address.slice(1, end);
-    if (host.includes('[') || host.includes(']')) return undefined;
   } else {
     host = address.slice(0, lastColon);
-    if (host.includes(':') || host.includes('[') || host.includes(']')) return undefined; // too many colons
+    if (host.includes(':')) return undefined; // too many colons
   }
   const port = address.slice(lastColon + 1);
-  if (address.slice(lastColon + 1).includes('[') || address.slice(lastColon + 1).includes(']')) return undefined;
+  if (/[[\]]/.test(host) || /[[\]]/.test(port)) return undefined; // unexpected '[' or ']'
   return { host, port };
 }
 

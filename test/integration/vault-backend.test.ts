@@ -8,6 +8,8 @@ import type { CaContext } from '../../src/ca/types';
 import type { Backend, ValidationResult } from '../../src/mesh/schema';
 import { Issues } from '../../src/mesh/validate-issues';
 import { validateMesh } from '../../src/mesh/validate';
+import { createCsr } from '../../src/pki/csr';
+import { generateKeyPair } from '../../src/pki/keys';
 import { testServers } from '../harness/env';
 
 const PREFIX = 'mtls.backends[1]';
@@ -73,7 +75,9 @@ describe('vault backend validation', () => {
   it('fails fast without retry for refused credentials, and marks an unreachable Vault as transient', async () => {
     const refused = withFromCp(pki.backend('vault-1'), { auth: { token: { inlineString: 'not-a-token' } } });
     const unreachable = withFromCp(pki.backend('vault-1'), { address: 'http://127.0.0.1:1' });
-    await expect(vaultBackend.rootCertificates(ctx, refused)).rejects.toMatchObject({ name: 'CaConfigError', retryable: false, status: 403 });
+    const issuer = await vaultBackend.openIssuer(ctx, refused);
+    const csrDer = createCsr((await generateKeyPair()).privateKey, { commonName: 'web' });
+    await expect(issuer.issue({ csrDer, service: 'web', tags: {} })).rejects.toMatchObject({ name: 'CaConfigError', retryable: false, status: 403 });
     await expect(vaultBackend.rootCertificates(ctx, unreachable)).rejects.toMatchObject({ name: 'CaUnavailableError', retryable: true });
   });
 });
