@@ -14,7 +14,7 @@ import { distinguishedName } from '../../../src/pki/extensions';
 import { generalizedTime, keyOf, rawCa, utcTime } from '../pki/raw-certificate';
 
 const SEEDS = process.env.FUZZ_SEED ? [Number(process.env.FUZZ_SEED)] : [1, 20261129];
-const MESH_ITERATIONS = 1500;
+const MESH_ITERATIONS = 1000;
 const CERTIFICATE_ITERATIONS = 150;
 
 /** mulberry32: small, fast, and the same on every machine. */
