@@ -32,7 +32,8 @@ export const BackendSchema = z.looseObject({
     }),
   ),
   conf: unset(z.record(z.string(), z.unknown())),
-  mode: unset(z.enum(['STRICT', 'PERMISSIVE'])),
+  /** A proto3 enum: by name, or by any number (proto3 enums are open; Kuma's decoder takes 7 too). */
+  mode: unset(z.union([z.enum(['STRICT', 'PERMISSIVE']), z.number().int()], { error: 'must be STRICT or PERMISSIVE' })),
   rootChain: unset(z.looseObject({ requestTimeout: unset(z.string()) })),
 });
 export type Backend = z.infer<typeof BackendSchema>;

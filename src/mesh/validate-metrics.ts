@@ -56,6 +56,6 @@ function checkPrometheus(conf: Prometheus, issues: Issues): void {
   });
 }
 
-function skipMtlsAgreesWithTls(skipMtls: boolean, mode: string): boolean {
+function skipMtlsAgreesWithTls(skipMtls: boolean, mode: string | number): boolean {
   return (!skipMtls && mode === 'activeMTLSBackend') || (skipMtls && mode === 'disabled');
 }

@@ -67,19 +67,26 @@ function hostPort(host: string): { port: string } | undefined {
   return { port: portPart.slice(1) };
 }
 
+const RE2_MAX_REPEAT = 1000;
+
 /**
  * Whether Go's regexp.Compile (RE2 syntax) takes `pattern`, or why not. RE2 has no look-around and no
- * backreferences; its `(?P<name>...)`, `\A`, `\z`, leading `(?flags)` and `[[:class:]]` are rewritten
+ * backreferences, and repeats at most 1000 times; its `(?P<name>...)`, `\A`, `\z`, `(?flags)`, `(?flags:...)`
+ * and `[[:class:]]` are rewritten
  * into their JavaScript equivalents before the JavaScript engine checks the rest.
  */
 export function re2Problem(pattern: string): string | undefined {
   if (/\(\?<?[=!]/.test(pattern)) return 'invalid or unsupported Perl syntax: look-around is not supported by RE2';
   if (/(^|[^\\])(\\\\)*\\[1-9]/.test(pattern)) return 'invalid escape sequence: backreferences are not supported by RE2';
+  for (const repeat of pattern.matchAll(/\{(\d+)(?:,(\d*))?\}/g)) {
+    if (Number(repeat[1]) > RE2_MAX_REPEAT || Number(repeat[2] || 0) > RE2_MAX_REPEAT) return `invalid repeat count: ${repeat[0]} (RE2 allows at most ${RE2_MAX_REPEAT})`;
+  }
   const translated = pattern
     .replace(/\(\?P</g, '(?<')
     .replace(/\\A/g, '^')
     .replace(/\\z/g, '$')
-    .replace(/^\(\?[imsU]+\)/, '')
+    .replace(/\(\?[imsU-]+\)/g, '')
+    .replace(/\(\?[imsU-]+:/g, '(?:')
     .replace(/\[:\^?[a-z]+:\]/g, 'a');
   try {
     new RegExp(translated);

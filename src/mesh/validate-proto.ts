@@ -23,11 +23,15 @@ export const protoDouble = z
   .union([z.number(), z.string().regex(DECIMAL).transform(Number), z.enum(['NaN', 'Infinity', '-Infinity']).transform(Number)], { error: 'must be a number' })
   .nullish();
 
-/** A proto enum: one of `names`, or its number. */
+const INT32 = z.number().int().min(-(2 ** 31)).max(2 ** 31 - 1);
+
+/**
+ * A proto enum: one of `names`, or a number. proto3 enums are open, so Kuma's decoder takes any int32;
+ * a number naming no value is kept as the number.
+ */
 export function protoEnum<const T extends readonly [string, ...string[]]>(names: T) {
-  const choices = `must be one of ${names.join(', ')}`;
   return z
-    .union([z.enum(names), z.number().int().min(0).max(names.length - 1).transform((n) => names[n] as T[number])], { error: choices })
+    .union([z.enum(names), INT32.transform((n) => names[n] ?? n)], { error: `must be one of ${names.join(', ')}` })
     .nullish();
 }
 

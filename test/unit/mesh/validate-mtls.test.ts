@@ -108,6 +108,7 @@ describe.each(FORMATS)('field types, as Kuma decodes them (%s)', (format) => {
     ['a quoted sampling number', 'tracing:\n  backends:\n  - name: z\n    type: zipkin\n    sampling: "50"\n    conf:\n      url: http://z:9411', []],
     ['an unknown meshServices mode', 'meshServices:\n  mode: Bogus', [['meshServices.mode', 'must be one of Disabled, Everywhere, ReachableBackends, Exclusive']]],
     ['a meshServices mode by number', 'meshServices:\n  mode: 2', []],
+    ['a backend mode by any number (proto3 enums are open)', 'mtls:\n  backends:\n  - name: ca-1\n    type: builtin\n    mode: 7', []],
     ['tags that are not a map', 'constraints:\n  dataplaneProxy:\n    requirements:\n    - tags: 5', [['constraints.dataplaneProxy.requirements[0].tags', 'expected record']]],
     ['a prometheus port out of range', 'metrics:\n  backends:\n  - name: p\n    type: prometheus\n    conf:\n      port: 70000000000', [['metrics.backends[0].conf.port', 'must be a whole number']]],
     ['a filterRegex RE2 refuses (look-ahead)', 'metrics:\n  backends:\n  - name: p\n    type: prometheus\n    conf:\n      envoy:\n        filterRegex: "a(?=b)"', [['metrics.backends[0].conf.envoy.filterRegex', "provided regexp isn't correct"]]],

@@ -43,3 +43,13 @@ describe('re2Problem (regexp.Compile)', () => {
     expect(re2Problem(pattern)).toEqual(expect.any(String));
   });
 });
+
+describe('re2Problem, where kuma-cp taught us', () => {
+  it('takes flag groups and refuses repeats above 1000, as RE2 does', () => {
+    expect(re2Problem('(?i:a)')).toBeUndefined();
+    expect(re2Problem('a(?-i)b')).toBeUndefined();
+    expect(re2Problem('x{1000}')).toBeUndefined();
+    expect(re2Problem('x{1001}')).toMatch(/invalid repeat count/);
+    expect(re2Problem('x{2,1001}')).toMatch(/invalid repeat count/);
+  });
+});

@@ -1,0 +1,134 @@
+/**
+ * Differential test against the real Kuma 2.14.3 control plane: the same Mesh documents go to our
+ * `validate` and to kuma-cp's `PUT /meshes/{name}`, and the verdicts must agree, except where we are
+ * stricter on purpose (the message says so). Kuma OSS allows one mTLS backend and has no vault plugin,
+ * so the documents keep to one builtin or provided backend.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { stringify } from 'yaml';
+import { MemorySecretStore } from '../../src/ca/memory-secret-store';
+import { validateBackends } from '../../src/ca/registry';
+import { freePort, waitUntil } from '../../src/devstack/ports';
+import { spawnServer, type ManagedProcess } from '../../src/devstack/process';
+import type { ValidationIssue } from '../../src/mesh/schema';
+import { validateDocuments } from '../../src/mesh/validate';
+import { describeWhenAvailable } from '../harness/requirements';
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- the cases reach into arbitrary fields to break them
+type Doc = Record<string, any>;
+
+const KUMA_CP = [process.env.KUMA_CP_PATH, path.join(os.homedir(), '.cache/mesh-ca-rotator/bin/kuma-cp-2.14.3')].find((p) => p && fs.existsSync(p));
+const STRICTER = /stricter than Kuma on purpose/;
+
+function base(): Doc {
+  return { type: 'Mesh', name: 'default', mtls: { enabledBackend: 'ca-1', backends: [{ name: 'ca-1', type: 'builtin', dpCert: { rotation: { expiration: '24h' } }, conf: { caCert: { RSAbits: 2048 } } }] } };
+}
+
+const variants = <T>(values: readonly T[], change: (doc: Doc, value: T) => void): Doc[] =>
+  values.map((value) => {
+    const doc = base();
+    change(doc, value);
+    return doc;
+  });
+
+const DOCUMENTS: Doc[] = [
+  base(),
+  ...variants(['under_score', 'a.b', 'a'.repeat(63), 'a'.repeat(64), 'A', 'a-', 'a..b', '1'], (d, v) => (d.name = v)),
+  ...variants(['1h30m', '0', '1w', '', null, '2e', '10ms', '1.5h', '+1h', '1H'], (d, v) => (d.mtls.backends[0].dpCert.rotation.expiration = v)),
+  ...variants([{}, { requestTimeout: '1s' }, null, { rotation: {} }], (d, v) => (d.mtls.backends[0].dpCert = v)),
+  ...variants(['1d', '-1s', '1h30m', '0.5s', '10', '1µs'], (d, v) => (d.mtls.backends[0].rootChain = { requestTimeout: v })),
+  ...variants([2048, '2048', 0, 'x', -5, 3072.5, null], (d, v) => (d.mtls.backends[0].conf = { caCert: { RSAbits: v } })),
+  ...variants(['1y', '1h30m', 5, ''], (d, v) => (d.mtls.backends[0].conf = { caCert: { expiration: v } })),
+  ...variants(['ca.1', 'CA', 'a'.repeat(47), 'a'.repeat(48), 'ca_1', 'ca-', '_x', 'ca..1'], (d, v) => {
+    d.mtls.backends[0].name = v;
+    d.mtls.enabledBackend = v;
+  }),
+  ...variants(['STRICT', 'PERMISSIVE', 'LAX', 0, 7], (d, v) => (d.mtls.backends[0].mode = v)),
+  ...variants(['http://z:9411/api', 'http://z/api', 'z:9411', '/api', 'http://[::1]:9411/', 'http://z:port/', 'http://ho st:1/', 'http://z:1/%zz', 'http:opaque', '*'], (d, url) => {
+    d.tracing = { backends: [{ name: 't', type: 'zipkin', conf: { url } }] };
+  }),
+  ...variants(['a:1', ':1', 'a:', 'a', '[::1]:1', '[::1]', 'a:b:c', 'a]:1'], (d, address) => (d.logging = { backends: [{ name: 'l', type: 'tcp', conf: { address } }] })),
+  ...variants(['^a', 'a(?=b)', '(?P<x>a)', '\\z', '(a)\\1', '[[:alpha:]]', '(?i)a', '(?i:a)', 'a**', 'x{1001}', '[a-'], (d, filterRegex) => {
+    d.metrics = { backends: [{ name: 'p', type: 'prometheus', conf: { envoy: { filterRegex } } }] };
+  }),
+  ...variants([0, 100, 100.1, -1, '50', 'x'], (d, sampling) => (d.tracing = { backends: [{ name: 't', type: 'zipkin', sampling, conf: { url: 'http://z:1' } }] })),
+  ...variants([0, 65535, 65536], (d, port) => (d.tracing = { backends: [{ name: 'd', type: 'datadog', conf: { address: 'dd', port } }] })),
+  ...variants([{}, { a: '*' }, { 'kuma.io/zone': 'a/b' }, { 'a b': 'c' }, { a: '' }], (d, tags) => (d.constraints = { dataplaneProxy: { restrictions: [{ tags }] } })),
+  ...variants([true, 'true'], (d, zoneEgress) => {
+    delete d.mtls.enabledBackend;
+    d.routing = { zoneEgress };
+  }),
+  ...variants(['Everywhere', 'Bogus', 4], (d, mode) => (d.meshServices = { mode })),
+  ...variants([undefined, { cert: { secret: '' }, key: { inline: '' } }, { cert: { secret: 'a', file: 'b' }, key: { inline: '@@' } }, { cert: { file: '/nonexistent' }, key: { file: '/nonexistent' } }], (d, conf) => {
+    d.mtls.backends[0] = { name: 'p', type: 'provided', conf };
+    d.mtls.enabledBackend = 'p';
+  }),
+  ...variants([true], (d, skipValidation) => {
+    d.mtls = { skipValidation, enabledBackend: 'p', backends: [{ name: 'p', type: 'provided' }] };
+  }),
+  ...variants([null, { enabledBackend: null }], (d, mtls) => (d.mtls = mtls)),
+];
+
+async function ourVerdict(doc: Doc): Promise<{ valid: boolean; errors: ValidationIssue[] }> {
+  const checked = validateDocuments(stringify(doc));
+  if (!checked.valid || !checked.mesh) return checked;
+  const backends = await validateBackends(checked.mesh, { mesh: checked.mesh.name, secrets: new MemorySecretStore() });
+  return { valid: backends.errors.length === 0, errors: backends.errors };
+}
+
+describeWhenAvailable('our validation agrees with kuma-cp 2.14.3', KUMA_CP ? undefined : 'kuma-cp not found (set KUMA_CP_PATH, or run scripts/provide-binaries.sh with ../shared/kuma beside the checkout)', () => {
+  let kuma: ManagedProcess;
+  let url: string;
+  let workDir: string;
+
+  beforeAll(async () => {
+    workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'validate-vs-kuma-'));
+    const ports = await Promise.all(Array.from({ length: 7 }, () => freePort()));
+    const [http, https, dp, diagnostics, mads, interCp, dns] = ports.map(String);
+    kuma = spawnServer(KUMA_CP as string, ['run', '--log-level', 'info'], path.join(workDir, 'kuma-cp.log'), {
+      PATH: process.env.PATH,
+      HOME: workDir,
+      KUMA_STORE_TYPE: 'memory',
+      KUMA_GENERAL_WORK_DIR: workDir,
+      KUMA_API_SERVER_HTTP_PORT: http,
+      KUMA_API_SERVER_HTTP_INTERFACE: '127.0.0.1',
+      KUMA_API_SERVER_HTTPS_PORT: https,
+      KUMA_API_SERVER_HTTPS_INTERFACE: '127.0.0.1',
+      KUMA_DP_SERVER_PORT: dp,
+      KUMA_DIAGNOSTICS_SERVER_PORT: diagnostics,
+      KUMA_MONITORING_ASSIGNMENT_SERVER_PORT: mads,
+      KUMA_INTER_CP_SERVER_PORT: interCp,
+      KUMA_DNS_SERVER_PORT: dns,
+    });
+    url = `http://127.0.0.1:${http}`;
+    await waitUntil('kuma-cp API', async () => (await fetch(`${url}/`)).ok, 120_000, 250);
+  }, 180_000);
+
+  afterAll(async () => {
+    await kuma?.stop();
+    if (workDir) fs.rmSync(workDir, { recursive: true, force: true });
+  });
+
+  /** Kuma's verdict: PUT, and remove what it accepted so the next document starts clean. */
+  async function kumaVerdict(doc: Doc): Promise<{ valid: boolean; body: string }> {
+    const at = `${url}/meshes/${encodeURIComponent(String(doc.name))}`;
+    const response = await fetch(at, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify(doc) });
+    const body = await response.text();
+    if (response.ok) await fetch(at, { method: 'DELETE' });
+    return { valid: response.ok, body };
+  }
+
+  it(`on ${DOCUMENTS.length} Mesh documents: the same verdict, or ours is stricter on purpose and says so`, async () => {
+    const disagreements: string[] = [];
+    for (const doc of DOCUMENTS) {
+      const [ours, theirs] = [await ourVerdict(doc), await kumaVerdict(doc)];
+      const deliberate = !ours.valid && theirs.valid && ours.errors.length > 0 && ours.errors.every((e) => STRICTER.test(e.message));
+      if (ours.valid !== theirs.valid && !deliberate) {
+        disagreements.push(`${JSON.stringify(doc)}\n  ours: ${ours.valid} ${JSON.stringify(ours.errors)}\n  kuma: ${theirs.valid} ${theirs.body.slice(0, 400)}`);
+      }
+    }
+    expect(disagreements).toEqual([]);
+  }, 600_000);
+});
