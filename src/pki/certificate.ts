@@ -36,52 +36,55 @@ export function sha256Fingerprint(der: Buffer): string {
 }
 
 const UTC_TIME = /^(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})?(Z|[+-]\d{4})$/;
-const GENERALIZED_TIME = /^(\d{4})(\d{2})(\d{2})(\d{2})(?:(\d{2})(?:(\d{2})(?:[.,](\d+))?)?)?(Z|[+-]\d{2}(?:\d{2})?)?$/;
+const GENERALIZED_TIME = /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(Z|[+-]\d{4})$/;
 
 /**
- * An X.509 validity time in any form the standards allow (RFC 5280 asks for the first of each, others
- * exist in the wild): UTCTime `YYMMDDhhmm[ss]` with `Z` or `±hhmm` (years 50-99 are 19xx, 00-49 are
- * 20xx); GeneralizedTime `YYYYMMDDhh[mm[ss[.fff]]]` with `Z` or `±hh[mm]`, any year from 0000 to 9999.
- * A GeneralizedTime without a zone is local time of an unknown place: refused rather than guessed.
+ * An X.509 validity time, read as Go's crypto/x509 (and so Kuma) reads it: UTCTime `YYMMDDhhmm[ss]`
+ * (years 50-99 are 19xx, 00-49 are 20xx) and GeneralizedTime `YYYYMMDDhhmmss` (any year, 0000-9999),
+ * each ending in `Z` or a non-zero `±hhmm` offset. Fractional seconds (which RFC 5280 forbids), a time
+ * without a zone, and dates that do not exist are refused with the reason.
  */
 export function decodeTime(node: DerNode): Date {
   const text = node.content.toString('latin1');
   const fail = (why: string): never => {
     throw new DerError(`unsupported certificate time ${JSON.stringify(text.slice(0, 40))}: ${why}`);
   };
-  let parts: { year: number; month: string; day: string; hour: string; minute?: string; second?: string; fraction?: string; zone?: string };
+  let match: RegExpExecArray;
+  let year: number;
   if (node.tag === Tag.UTC_TIME) {
-    const m = UTC_TIME.exec(text) ?? fail('expected YYMMDDhhmm[ss]Z');
-    const twoDigitYear = Number(m[1]);
-    parts = { year: twoDigitYear < 50 ? 2000 + twoDigitYear : 1900 + twoDigitYear, month: m[2] as string, day: m[3] as string, hour: m[4] as string, minute: m[5], second: m[6], zone: m[7] };
+    match = UTC_TIME.exec(text) ?? fail('expected UTCTime YYMMDDhhmm[ss]Z');
+    const twoDigitYear = Number(match[1]);
+    year = twoDigitYear < 50 ? 2000 + twoDigitYear : 1900 + twoDigitYear;
   } else if (node.tag === Tag.GENERALIZED_TIME) {
-    const m = GENERALIZED_TIME.exec(text) ?? fail('expected YYYYMMDDhhmmssZ');
-    parts = { year: Number(m[1]), month: m[2] as string, day: m[3] as string, hour: m[4] as string, minute: m[5], second: m[6], fraction: m[7], zone: m[8] };
+    if (/^\d{14}[.,]/.test(text)) fail('fractional seconds are not allowed (RFC 5280)');
+    if (/^\d{10,14}$/.test(text)) fail('no time zone (RFC 5280 requires Z)');
+    match = GENERALIZED_TIME.exec(text) ?? fail('expected GeneralizedTime YYYYMMDDhhmmssZ');
+    year = Number(match[1]);
   } else {
     return fail('neither UTCTime nor GeneralizedTime');
   }
-  if (parts.zone === undefined) fail('no time zone (RFC 5280 requires Z)');
-  const [month, day, hour, minute, second] = [parts.month, parts.day, parts.hour, parts.minute ?? '0', parts.second ?? '0'].map(Number) as [number, number, number, number, number];
-  const daysInMonth = new Date(Date.UTC(2000, month, 0)).getUTCDate() - (month === 2 && !isLeapYear(parts.year) ? 1 : 0);
-  if (month < 1 || month > 12 || day < 1 || day > daysInMonth || hour > 23 || minute > 59 || second > 60) fail('not a calendar date and time');
+  const [month, day, hour, minute, second] = match.slice(2, 7).map((part) => Number(part ?? '0')) as [number, number, number, number, number];
+  const zone = match[7] as string;
+  const daysInMonth = new Date(Date.UTC(2000, month, 0)).getUTCDate() - (month === 2 && !isLeapYear(year) ? 1 : 0);
+  if (month < 1 || month > 12 || day < 1 || day > daysInMonth || hour > 23 || minute > 59 || second > 59) fail('not a calendar date and time');
+  if (/^[+-]0000$/.test(zone)) fail('a zero offset is written Z');
+  if (zone !== 'Z' && (Number(zone.slice(1, 3)) > 23 || Number(zone.slice(3, 5)) > 59)) fail('not a time zone offset');
   const date = new Date(0);
   // setUTCFullYear, not Date.UTC: Date.UTC maps years 0-99 to 1900-1999.
-  date.setUTCFullYear(parts.year, month - 1, day);
-  date.setUTCHours(hour, minute, second, Math.floor(Number(`0.${parts.fraction ?? '0'}`) * 1000));
-  return new Date(date.getTime() - zoneOffsetMs(parts.zone as string));
+  date.setUTCFullYear(year, month - 1, day);
+  date.setUTCHours(hour, minute, second, 0);
+  return new Date(date.getTime() - zoneOffsetMs(zone));
 }
 
 function isLeapYear(year: number): boolean {
   return (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0;
 }
 
-/** `Z` → 0, `+0130` → 90 minutes, `-05` → -5 hours. */
+/** `Z` → 0, `+0130` → 90 minutes, `-0500` → -5 hours. */
 function zoneOffsetMs(zone: string): number {
   if (zone === 'Z') return 0;
   const sign = zone.startsWith('-') ? -1 : 1;
-  const hours = Number(zone.slice(1, 3));
-  const minutes = zone.length > 3 ? Number(zone.slice(3, 5)) : 0;
-  return sign * (hours * 60 + minutes) * 60_000;
+  return sign * (Number(zone.slice(1, 3)) * 60 + Number(zone.slice(3, 5))) * 60_000;
 }
 
 interface ParsedExtensions {

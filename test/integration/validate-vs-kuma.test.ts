@@ -14,7 +14,11 @@ import { freePort, waitUntil } from '../../src/devstack/ports';
 import { spawnServer, type ManagedProcess } from '../../src/devstack/process';
 import type { ValidationIssue } from '../../src/mesh/schema';
 import { validateDocuments } from '../../src/mesh/validate';
+import { generateCa } from '../../src/pki/ca-certificate';
+import { sequence } from '../../src/pki/der';
+import { KeyUsageBit } from '../../src/pki/oids';
 import { describeWhenAvailable } from '../harness/requirements';
+import { type RawCaOptions, generalizedTime, keyOf, rawCa, utcTime } from '../unit/pki/raw-certificate';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the cases reach into arbitrary fields to break them
 type Doc = Record<string, any>;
@@ -70,6 +74,45 @@ const DOCUMENTS: Doc[] = [
   }),
   ...variants([null, { enabledBackend: null }], (d, mtls) => (d.mtls = mtls)),
 ];
+
+/** Provided CAs Kuma's ca_cert_validator and tls.X509KeyPair judge, as {cert, key} PEM. */
+async function providedMaterials(): Promise<[string, { cert: string; key: string }][]> {
+  const raw = (options: RawCaOptions): { cert: string; key: string } => {
+    const ca = rawCa(options);
+    return { cert: ca.certificatePem, key: ca.privateKeyPem };
+  };
+  const generated = async (options: Parameters<typeof generateCa>[0]) => {
+    const ca = await generateCa(options);
+    return { cert: ca.certificatePem, key: ca.privateKeyPem };
+  };
+  const root = await generateCa({ commonName: 'root' });
+  const intermediate = await generateCa({ commonName: 'intermediate', issuer: root });
+  return [
+    ['ECDSA P-256', raw({})],
+    ['ECDSA P-384', raw({ key: keyOf('ecdsa-p384') })],
+    ['ECDSA P-521', raw({ key: keyOf('ecdsa-p521') })],
+    ['Ed25519', raw({ key: keyOf('ed25519') })],
+    ['RSA 2048', raw({ key: keyOf('rsa-2048') })],
+    ['RSA 1024', raw({ key: keyOf('rsa-1024') })],
+    ['an empty subject', raw({ subject: sequence() })],
+    ['validity from year 0001 to 2050', raw({ notBefore: generalizedTime('00010101000000Z'), notAfter: generalizedTime('20500101000000Z') })],
+    ['UTCTime without seconds and with an offset', raw({ notBefore: utcTime('2001010000+0130'), notAfter: utcTime('4901010000Z') })],
+    ['GeneralizedTime with a fraction', raw({ notAfter: generalizedTime('20500101000000.5Z') })],
+    ['GeneralizedTime with an offset', raw({ notAfter: generalizedTime('20500101000000-0130') })],
+    ['a zero offset not written Z', raw({ notAfter: utcTime('400101000000+0000') })],
+    ['a leap second', raw({ notAfter: utcTime('401231235960Z') })],
+    ['GeneralizedTime without a zone', raw({ notAfter: generalizedTime('20500101000000') })],
+    ['an expired CA', raw({ notBefore: utcTime('000101000000Z'), notAfter: utcTime('010101000000Z') })],
+    ['a CA valid from 2060', raw({ notBefore: generalizedTime('20600101000000Z') })],
+    ['not a CA', await generated({ commonName: 'x', isCa: false })],
+    ['no keyCertSign', await generated({ commonName: 'x', keyUsageBits: [KeyUsageBit.digitalSignature] })],
+    ['keyAgreement', await generated({ commonName: 'x', keyUsageBits: [KeyUsageBit.keyCertSign, KeyUsageBit.keyAgreement] })],
+    ['a key of another CA', { cert: raw({}).cert, key: raw({}).key }],
+    ['a chain closest first', { cert: intermediate.certificatePem + root.certificatePem, key: intermediate.privateKeyPem }],
+    ['a chain in the wrong order', { cert: root.certificatePem + intermediate.certificatePem, key: root.privateKeyPem }],
+    ['text that is not PEM', { cert: 'hello', key: 'world' }],
+  ];
+}
 
 async function ourVerdict(doc: Doc): Promise<{ valid: boolean; errors: ValidationIssue[] }> {
   const checked = validateDocuments(stringify(doc));
@@ -131,4 +174,16 @@ describeWhenAvailable('our validation agrees with kuma-cp 2.14.3', KUMA_CP ? und
     }
     expect(disagreements).toEqual([]);
   }, 600_000);
+
+  it('on provided CAs of every key type, with odd names and dates, and broken ones', async () => {
+    const disagreements: string[] = [];
+    for (const [name, { cert, key }] of await providedMaterials()) {
+      const doc = base();
+      doc.mtls = { enabledBackend: 'p', backends: [{ name: 'p', type: 'provided', conf: { cert: { inlineString: cert }, key: { inlineString: key } } }] };
+      const [ours, theirs] = [await ourVerdict(doc), await kumaVerdict(doc)];
+      const deliberate = !ours.valid && theirs.valid && ours.errors.length > 0 && ours.errors.every((e) => STRICTER.test(e.message));
+      if (ours.valid !== theirs.valid && !deliberate) disagreements.push(`${name}: ours ${ours.valid} ${JSON.stringify(ours.errors)}; kuma ${theirs.valid} ${theirs.body.slice(0, 300)}`);
+    }
+    expect(disagreements).toEqual([]);
+  }, 300_000);
 });

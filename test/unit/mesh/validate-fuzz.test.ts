@@ -104,7 +104,7 @@ function mutate(root: unknown, gen: Gen): void {
 
 const TIMES = () => [
   utcTime('200101000000Z'), utcTime('2001010000Z'), utcTime('200101000000+0130'), utcTime('990101000000Z'), utcTime('20010100000Z'), utcTime('xx'),
-  generalizedTime('00010101000000Z'), generalizedTime('20500101000000.5Z'), generalizedTime('99991231235959Z'), generalizedTime('20500230000000Z'), generalizedTime('2050010100'), generalizedTime(''),
+  generalizedTime('00010101000000Z'), generalizedTime('20500101000000.5Z'), generalizedTime('20500101000000+0130'), utcTime('200101000000+0000'), generalizedTime('99991231235959Z'), generalizedTime('20500230000000Z'), generalizedTime('2050010100'), generalizedTime(''),
 ];
 
 function randomCertificatePem(gen: Gen, keys: ReturnType<typeof keyOf>[]): { cert: string; key: string } {
