@@ -4,26 +4,21 @@
  * stricter on purpose (the message says so). Kuma OSS allows one mTLS backend and has no vault plugin,
  * so the documents keep to one builtin or provided backend.
  */
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { stringify } from 'yaml';
 import { MemorySecretStore } from '../../src/ca/memory-secret-store';
 import { validateBackends } from '../../src/ca/registry';
-import { freePort, waitUntil } from '../../src/devstack/ports';
-import { spawnServer, type ManagedProcess } from '../../src/devstack/process';
 import type { ValidationIssue } from '../../src/mesh/schema';
 import { validateDocuments } from '../../src/mesh/validate';
 import { generateCa } from '../../src/pki/ca-certificate';
 import { sequence } from '../../src/pki/der';
 import { KeyUsageBit } from '../../src/pki/oids';
+import { type RunningKumaCp, kumaMissing, startKumaCp } from '../harness/kuma';
 import { describeWhenAvailable } from '../harness/requirements';
 import { type RawCaOptions, generalizedTime, keyOf, rawCa, utcTime } from '../unit/pki/raw-certificate';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the cases reach into arbitrary fields to break them
 type Doc = Record<string, any>;
 
-const KUMA_CP = [process.env.KUMA_CP_PATH, path.join(os.homedir(), '.cache/mesh-ca-rotator/bin/kuma-cp-2.14.3')].find((p) => p && fs.existsSync(p));
 const STRICTER = /stricter than Kuma on purpose/;
 
 function base(): Doc {
@@ -121,37 +116,17 @@ async function ourVerdict(doc: Doc): Promise<{ valid: boolean; errors: Validatio
   return { valid: backends.errors.length === 0, errors: backends.errors };
 }
 
-describeWhenAvailable('our validation agrees with kuma-cp 2.14.3', KUMA_CP ? undefined : 'kuma-cp not found (set KUMA_CP_PATH, or run scripts/provide-binaries.sh with ../shared/kuma beside the checkout)', () => {
-  let kuma: ManagedProcess;
+describeWhenAvailable('our validation agrees with kuma-cp 2.14.3', kumaMissing('kuma-cp'), () => {
+  let kuma: RunningKumaCp;
   let url: string;
-  let workDir: string;
 
   beforeAll(async () => {
-    workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'validate-vs-kuma-'));
-    const ports = await Promise.all(Array.from({ length: 7 }, () => freePort()));
-    const [http, https, dp, diagnostics, mads, interCp, dns] = ports.map(String);
-    kuma = spawnServer(KUMA_CP as string, ['run', '--log-level', 'info'], path.join(workDir, 'kuma-cp.log'), {
-      PATH: process.env.PATH,
-      HOME: workDir,
-      KUMA_STORE_TYPE: 'memory',
-      KUMA_GENERAL_WORK_DIR: workDir,
-      KUMA_API_SERVER_HTTP_PORT: http,
-      KUMA_API_SERVER_HTTP_INTERFACE: '127.0.0.1',
-      KUMA_API_SERVER_HTTPS_PORT: https,
-      KUMA_API_SERVER_HTTPS_INTERFACE: '127.0.0.1',
-      KUMA_DP_SERVER_PORT: dp,
-      KUMA_DIAGNOSTICS_SERVER_PORT: diagnostics,
-      KUMA_MONITORING_ASSIGNMENT_SERVER_PORT: mads,
-      KUMA_INTER_CP_SERVER_PORT: interCp,
-      KUMA_DNS_SERVER_PORT: dns,
-    });
-    url = `http://127.0.0.1:${http}`;
-    await waitUntil('kuma-cp API', async () => (await fetch(`${url}/`)).ok, 120_000, 250);
+    kuma = await startKumaCp();
+    url = kuma.url;
   }, 180_000);
 
   afterAll(async () => {
     await kuma?.stop();
-    if (workDir) fs.rmSync(workDir, { recursive: true, force: true });
   });
 
   /** Kuma's verdict: PUT, and remove what it accepted so the next document starts clean. */
