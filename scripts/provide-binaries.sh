@@ -4,8 +4,9 @@
 # outside the repository and reused; and, for the Kuma suites only, the real kuma-cp and kumactl,
 # unpacked from `../shared/kuma/*.xz` beside the checkout when that folder exists (never downloaded).
 # Prints what it did; the last lines are `temporal=PATH`, `bao=PATH`, `kuma-cp=PATH`, `kumactl=PATH`
-# (empty when unavailable) for scripts to read.
-# Usage: provide-binaries.sh [temporal] [bao] [kuma-cp] [kumactl]   (default: temporal and bao)
+# (empty when unavailable) for scripts to read; `temporal-server` prints `server=PATH` and `sql-tool=PATH`
+# (the Temporal server and its schema tool, for the PostgreSQL test).
+# Usage: provide-binaries.sh [temporal] [bao] [kuma-cp] [kumactl] [temporal-server]   (default: temporal and bao)
 set -euo pipefail
 
 cache_dir="${MESH_CA_ROTATOR_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/mesh-ca-rotator}"
@@ -113,6 +114,34 @@ provide_kuma() {
 provide_kuma_cp() { provide_kuma kuma-cp "${KUMA_CP_PATH:-}"; }
 provide_kumactl() { provide_kuma kumactl "${KUMACTL_PATH:-}"; }
 
+TEMPORAL_SERVER_VERSION="v1.29.1"
+
+# The Temporal server itself and its SQL schema tool, for the production-topology test (PostgreSQL).
+# Prints two lines `server=PATH` and `sql-tool=PATH` (empty when unavailable).
+provide_temporal_server() {
+  local server="${TEMPORAL_SERVER_PATH:-}" tool="${TEMPORAL_SQL_TOOL_PATH:-}"
+  [ -n "$server" ] && [ -x "$server" ] || server="$bin_dir/temporal-server"
+  [ -n "$tool" ] && [ -x "$tool" ] || tool="$bin_dir/temporal-sql-tool"
+  if [ -x "$server" ] && [ -x "$tool" ]; then
+    say "temporal-server: using $server and $tool"; echo "server=$server"; echo "sql-tool=$tool"; return
+  fi
+  if ! have_go; then
+    say "temporal-server: not found and no Go toolchain (set TEMPORAL_SERVER_PATH and TEMPORAL_SQL_TOOL_PATH)"
+    echo "server="; echo "sql-tool="; return
+  fi
+  say "temporal-server: building go.temporal.io/server/cmd/{server,tools/sql}@$TEMPORAL_SERVER_VERSION (first time only, several minutes)"
+  local start=$SECONDS work
+  work="$(mktemp -d)"
+  GOBIN="$work" GOFLAGS=-buildvcs=false go install \
+    "go.temporal.io/server/cmd/server@$TEMPORAL_SERVER_VERSION" \
+    "go.temporal.io/server/cmd/tools/sql@$TEMPORAL_SERVER_VERSION" >&2
+  mv "$work/server" "$bin_dir/temporal-server"
+  mv "$work/sql" "$bin_dir/temporal-sql-tool"
+  rmdir "$work"
+  say "temporal-server: built in $((SECONDS - start)) s"
+  echo "server=$bin_dir/temporal-server"; echo "sql-tool=$bin_dir/temporal-sql-tool"
+}
+
 wanted=("$@")
 [ ${#wanted[@]} -gt 0 ] || wanted=(temporal bao)
 for what in "${wanted[@]}"; do
@@ -121,6 +150,7 @@ for what in "${wanted[@]}"; do
     bao) echo "bao=$(provide_bao)" ;;
     kuma-cp) echo "kuma-cp=$(provide_kuma_cp)" ;;
     kumactl) echo "kumactl=$(provide_kumactl)" ;;
-    *) say "unknown binary '$what' (expected temporal, bao, kuma-cp or kumactl)"; exit 2 ;;
+    temporal-server) provide_temporal_server ;;
+    *) say "unknown binary '$what' (expected temporal, bao, kuma-cp, kumactl or temporal-server)"; exit 2 ;;
   esac
 done

@@ -2,7 +2,7 @@
  * Worker wiring: the rotation workflow plus its activities on one task queue. The CLI's `worker`
  * command, the demo and the tests all build workers here.
  */
-import { NativeConnection, Worker, bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { NativeConnection, Worker, bundleWorkflowCode, type TLSConfig, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { RotationActivities } from './activities/types';
 import { ROTATION_TASK_QUEUE } from './workflows/messages';
 
@@ -10,6 +10,9 @@ export const WORKFLOWS_PATH = require.resolve('./workflows');
 
 export interface RotationWorkerOptions {
   temporalAddress: string;
+  /** TLS / mTLS to the frontend and an API key (a Temporal cluster or Temporal Cloud). */
+  tls?: TLSConfig | boolean;
+  apiKey?: string;
   namespace: string;
   activities: RotationActivities;
   taskQueue?: string;
@@ -19,7 +22,7 @@ export interface RotationWorkerOptions {
 }
 
 export async function createRotationWorker(options: RotationWorkerOptions): Promise<{ worker: Worker; connection: NativeConnection }> {
-  const connection = await NativeConnection.connect({ address: options.temporalAddress });
+  const connection = await NativeConnection.connect({ address: options.temporalAddress, tls: options.tls, apiKey: options.apiKey });
   const worker = await Worker.create({
     connection,
     namespace: options.namespace,

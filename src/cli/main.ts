@@ -9,7 +9,7 @@ import os from 'node:os';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { CONTROL_UPDATES, type ControlName } from '../workflows/messages';
 import { CliError, EXIT_REFUSED, EXIT_UNEXPECTED, errorMessage } from './errors';
-import { loadSettings, SettingsError, type ConnectionFlags } from './settings';
+import { loadSettings, SettingsError, temporalConnectionOptions, type ConnectionFlags } from './settings';
 
 /**
  * Loads a command's module when that command runs. A CommonJS require, not `import()`: the installed
@@ -28,6 +28,13 @@ function positiveInteger(flag: string) {
   };
 }
 
+function hostPort(flag: string) {
+  return (text: string): string => {
+    if (!/^[^\s:]+:\d+$/.test(text)) throw new InvalidArgumentError(`${flag} must be host:port, e.g. 127.0.0.1:9465, got "${text}"`);
+    return text;
+  };
+}
+
 function port(text: string): number {
   const value = Number(text);
   if (!Number.isInteger(value) || value < 0 || value > 65535) throw new InvalidArgumentError(`--port must be 0..65535, got "${text}"`);
@@ -41,6 +48,13 @@ export function buildProgram(run: (action: () => Promise<number>) => Promise<voi
     .addOption(new Option('--namespace <name>', 'Temporal namespace (env TEMPORAL_NAMESPACE, default "default")'))
     .addOption(new Option('--cp-url <url>', 'control plane API (env CA_ROTATE_CP_URL, default http://127.0.0.1:5681)'))
     .addOption(new Option('--temporal-ui <url>', 'Temporal Web UI, for links (env TEMPORAL_UI_URL)'))
+    .addOption(new Option('--tls', 'TLS to the Temporal frontend (env TEMPORAL_TLS; on by itself with any TLS option or an API key)'))
+    .addOption(new Option('--no-tls', 'plaintext to the Temporal frontend even with an API key'))
+    .addOption(new Option('--tls-ca-path <file>', "CA certificate (PEM) of the Temporal frontend's certificate (env TEMPORAL_TLS_SERVER_CA_CERT_PATH)"))
+    .addOption(new Option('--tls-cert-path <file>', 'client certificate (PEM) for mTLS to Temporal (env TEMPORAL_TLS_CLIENT_CERT_PATH)'))
+    .addOption(new Option('--tls-key-path <file>', 'client private key (PEM) for mTLS to Temporal (env TEMPORAL_TLS_CLIENT_KEY_PATH)'))
+    .addOption(new Option('--tls-server-name <name>', "name to verify in the frontend's certificate (env TEMPORAL_TLS_SERVER_NAME)"))
+    .addOption(new Option('--api-key <key>', 'Temporal Cloud API key (prefer env TEMPORAL_API_KEY: flags show in the process list)'))
     .exitOverride()
     .showHelpAfterError(false);
 
@@ -99,7 +113,10 @@ export function buildProgram(run: (action: () => Promise<number>) => Promise<voi
   program
     .command('worker')
     .description('run the rotation worker (Temporal task queue "ca-rotation")')
-    .action(() => run(() => load<typeof import('./commands/worker')>('./commands/worker').workerCommand(settings())));
+    .option('--metrics-address <host:port>', "serve the Temporal SDK's and the rotation's metrics for Prometheus (env CA_ROTATE_METRICS_ADDRESS)")
+    .action((o: { metricsAddress?: string }) =>
+      run(() => load<typeof import('./commands/worker')>('./commands/worker').workerCommand(loadSettings({ ...program.opts<ConnectionFlags>(), ...o }))),
+    );
 
   program
     .command('control-plane')
@@ -108,10 +125,13 @@ export function buildProgram(run: (action: () => Promise<number>) => Promise<voi
     .option('--port <port>', 'API port (Kuma: 5681)', port, 5681)
     .option('--host <address>', 'listen address', '127.0.0.1')
     .option('--show-token', 'print the API token if this start generated it')
-    .action((o: { db: string; port: number; host: string; showToken?: boolean }) =>
+    .option('--public-metrics', 'serve GET /metrics without the API token (a scraper on a trusted network)')
+    .action((o: { db: string; port: number; host: string; showToken?: boolean; publicMetrics?: boolean }) =>
       run(async () => {
         const { runControlPlaneCommand } = load<typeof import('../controlplane/main')>('../controlplane/main');
-        await runControlPlaneCommand({ db: o.db, port: o.port, host: o.host, showToken: o.showToken });
+        const s = settings();
+        const temporal = { ...temporalConnectionOptions(s), namespace: s.namespace };
+        await runControlPlaneCommand({ db: o.db, port: o.port, host: o.host, showToken: o.showToken, publicMetrics: o.publicMetrics, temporal });
         return 0;
       }),
     );
@@ -123,9 +143,10 @@ export function buildProgram(run: (action: () => Promise<number>) => Promise<voi
     .option('--mesh <name>', 'mesh name', 'default')
     .option('--services <k>', 'spread the proxies over K services', positiveInteger('--services'))
     .option('--traffic', 'send continuous mTLS requests between random pairs')
+    .option('--metrics-address <host:port>', 'serve the traffic counters (trust failures among them) for Prometheus', hostPort('--metrics-address'))
     // Stable names: a restarted host re-registers the same proxies instead of leaving offline ones behind.
     .option('--name-prefix <prefix>', 'proxies are named <prefix>-<i>', `dp-${os.hostname()}`)
-    .action((o: { count: number; mesh: string; services?: number; traffic?: boolean; namePrefix: string }) =>
+    .action((o: { count: number; mesh: string; services?: number; traffic?: boolean; namePrefix: string; metricsAddress?: string }) =>
       run(async () => {
         const s = settings();
         if (!s.controlPlaneToken) throw new CliError('CA_ROTATE_CP_TOKEN is not set: the proxies need the control plane token', EXIT_REFUSED);

@@ -2,12 +2,13 @@
 import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
 import { rotationWorkflowId } from '../mesh/insights';
 import { CliError, EXIT_REFUSED, EXIT_UNEXPECTED, errorMessage } from './errors';
-import type { Settings } from './settings';
+import { temporalConnectionOptions, type Settings } from './settings';
 
 export async function connectTemporal(settings: Settings): Promise<{ client: Client; close(): Promise<void> }> {
+  const options = temporalConnectionOptions(settings);
   let connection: Connection;
   try {
-    connection = await Connection.connect({ address: settings.temporalAddress, connectTimeout: 5_000 });
+    connection = await Connection.connect({ ...options, connectTimeout: 5_000 });
   } catch (err) {
     throw new CliError(`cannot reach Temporal at ${settings.temporalAddress} (TEMPORAL_ADDRESS): ${errorMessage(err)}`, EXIT_UNEXPECTED);
   }

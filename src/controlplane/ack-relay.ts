@@ -8,7 +8,7 @@
  * Lossy on purpose: with no workflow or no Temporal the batch is dropped, and the workflow catches up
  * from insights (seq orders snapshots and signals).
  */
-import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
+import { Client, Connection, WorkflowNotFoundError, type TLSConfig } from '@temporalio/client';
 import { PROXY_ACKS_SIGNAL, type ProxyAckBatch, type ProxyState, groupProxyStates, rotationWorkflowId } from '../mesh/insights';
 import type { DataplaneRow } from './store';
 
@@ -24,6 +24,14 @@ interface PendingBatch {
   removed: Set<string>;
 }
 
+/** Where acks go: a Temporal frontend (TLS and API key as for the worker and the CLI) and namespace. */
+export interface TemporalTarget {
+  address: string;
+  namespace: string;
+  tls?: TLSConfig | boolean;
+  apiKey?: string;
+}
+
 export class AckRelay {
   private readonly pending = new Map<string, PendingBatch>();
   private timer: NodeJS.Timeout | undefined;
@@ -35,7 +43,7 @@ export class AckRelay {
   private intervalMs = RELAY_FIRST_INTERVAL_MS;
 
   constructor(
-    private readonly temporal: { address: string; namespace: string } | undefined,
+    private readonly temporal: TemporalTarget | undefined,
     private readonly log: (line: string) => void,
     /** Whether every online proxy of the mesh is in the same state now; without it, intervals only. */
     private readonly converged: (mesh: string) => boolean = () => false,
@@ -130,7 +138,7 @@ export class AckRelay {
     const temporal = this.temporal;
     if (!temporal) throw new Error('no Temporal address');
     if (!this.client) {
-      this.client = Connection.connect({ address: temporal.address, connectTimeout: 2_000 }).then(
+      this.client = Connection.connect({ address: temporal.address, tls: temporal.tls, apiKey: temporal.apiKey, connectTimeout: 2_000 }).then(
         (connection) => new Client({ connection, namespace: temporal.namespace }),
       );
     }

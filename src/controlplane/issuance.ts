@@ -8,6 +8,7 @@ import type { ReissuePage } from './api-schemas';
 import type { CaAccess } from './ca-access';
 import { csrDer, renewalTimeMs } from './certificates';
 import type { Delivery } from './delivery';
+import type { IssuanceObservation } from './metrics';
 import type { ControlPlaneStore, DataplaneRow, IssuedCertificate } from './store';
 
 const BATCH_SIZE = 200;
@@ -27,6 +28,7 @@ export class CertificateIssuance {
     private readonly ca: CaAccess,
     private readonly delivery: Delivery,
     private readonly log: (line: string) => void,
+    private readonly observe: (observation: IssuanceObservation) => void = () => {},
   ) {
     this.ticker = setInterval(() => {
       this.failing.clear();
@@ -95,6 +97,8 @@ export class CertificateIssuance {
     const worker = async (): Promise<void> => {
       while (next < rows.length) {
         const row = rows[next++] as DataplaneRow;
+        const started = performance.now();
+        const observe = (ok: boolean) => this.observe({ mesh, backend: enabled, seconds: (performance.now() - started) / 1000, ok });
         try {
           const der = csrDer(row.csrPem);
           if (!der) throw new Error('the stored CSR is not PEM');
@@ -113,7 +117,9 @@ export class CertificateIssuance {
               renewAfterMs: renewalTimeMs(identity.certificatePem),
             },
           });
+          observe(true);
         } catch (err) {
+          observe(false);
           failures.push(row.name);
           let failing = this.failing.get(mesh);
           if (!failing) this.failing.set(mesh, (failing = new Set()));

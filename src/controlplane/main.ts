@@ -1,8 +1,10 @@
 /**
  * `ca-rotate control-plane [--db FILE] [--port 5681]`: runs the embedded control plane until
- * SIGINT/SIGTERM. Settings from the environment: CA_ROTATE_CP_TOKEN, TEMPORAL_ADDRESS,
- * TEMPORAL_NAMESPACE, VAULT_ADDR / VAULT_TOKEN. Prints the URL and where the token is, never the token.
+ * SIGINT/SIGTERM. Settings from the environment: CA_ROTATE_CP_TOKEN, VAULT_ADDR / VAULT_TOKEN; the
+ * Temporal connection (address, namespace, TLS, API key) comes from the CLI's settings. Prints the URL and
+ * where the token is, never the token.
  */
+import type { TemporalTarget } from './ack-relay';
 import { DEFAULT_CONTROL_PLANE_PORT, startControlPlane, tokenFileFor } from './server';
 
 export interface ControlPlaneCommandOptions {
@@ -11,6 +13,9 @@ export interface ControlPlaneCommandOptions {
   host?: string;
   /** Print the token when the control plane generated it (the user asked to see it). */
   showToken?: boolean;
+  publicMetrics?: boolean;
+  /** Where the ack relay signals the rotation workflows. */
+  temporal: TemporalTarget;
 }
 
 export const DEFAULT_DB_FILE = 'ca-rotate-cp.db';
@@ -18,7 +23,6 @@ export const DEFAULT_DB_FILE = 'ca-rotate-cp.db';
 export async function runControlPlaneCommand(options: ControlPlaneCommandOptions): Promise<void> {
   const env = process.env;
   const dbFile = options.db ?? DEFAULT_DB_FILE;
-  const temporalAddress = env.TEMPORAL_ADDRESS ?? 'localhost:7233';
   const log = (line: string): void => {
     process.stderr.write(`${new Date().toISOString()} ${line}\n`);
   };
@@ -27,7 +31,8 @@ export async function runControlPlaneCommand(options: ControlPlaneCommandOptions
     port: options.port ?? DEFAULT_CONTROL_PLANE_PORT,
     host: options.host,
     token: env.CA_ROTATE_CP_TOKEN || undefined,
-    temporal: { address: temporalAddress, namespace: env.TEMPORAL_NAMESPACE ?? 'default' },
+    temporal: options.temporal,
+    publicMetrics: options.publicMetrics,
     vault: env.VAULT_ADDR || env.VAULT_TOKEN ? { address: env.VAULT_ADDR, token: env.VAULT_TOKEN } : undefined,
     logger: log,
   });
@@ -38,7 +43,7 @@ export async function runControlPlaneCommand(options: ControlPlaneCommandOptions
   } else {
     process.stdout.write('API token from CA_ROTATE_CP_TOKEN\n');
   }
-  process.stdout.write(`relaying proxy acks to Temporal at ${temporalAddress}\n`);
+  process.stdout.write(`relaying proxy acks to Temporal at ${options.temporal.address}\n`);
 
   await new Promise<void>((resolve) => {
     const stop = (signal: NodeJS.Signals): void => {

@@ -17,6 +17,7 @@ import type { Delivery } from './delivery';
 import { ApiError, badRequest, notFound, parseBody, parseIfMatch, readJson, sendError, sendJson, tokenMatches } from './http-util';
 import { type CertificateIssuance, IssuanceError } from './issuance';
 import type { MeshWriter } from './mesh-writes';
+import type { ControlPlaneMetrics } from './metrics';
 import type { ControlPlaneStore, DataplaneRow } from './store';
 
 export interface ApiDeps {
@@ -29,6 +30,9 @@ export interface ApiDeps {
   meshes: MeshWriter;
   /** `GET /`: Kuma's index with our identity and extras (see `controlPlaneIndex`). */
   index: object;
+  metrics: ControlPlaneMetrics;
+  /** `GET /metrics` readable without a token. */
+  publicMetrics: boolean;
   token: string;
   log: (line: string) => void;
 }
@@ -80,6 +84,11 @@ const MAX_PAGE_SIZE = 1_000;
 
 const ROUTES: Route[] = [
   route('GET', '/', false, ({ index }, { res }) => sendJson(res, 200, index)),
+  // Prometheus: the API token unless the operator made metrics public (docs/metrics.md).
+  route('GET', '/metrics', false, ({ metrics, publicMetrics, token }, { req, res }) => {
+    if (!publicMetrics && !tokenMatches(header(req, 'authorization'), token)) throw new ApiError(401, 'Unauthorized', 'a valid bearer token is required to read /metrics');
+    return metrics.send(res);
+  }),
 
   // ---- meshes
   route('GET', '/meshes', false, ({ store }, { res, url }) => {

@@ -8,13 +8,14 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import * as caRegistry from '../ca/registry';
-import { AckRelay } from './ack-relay';
+import { AckRelay, type TemporalTarget } from './ack-relay';
 import { AckRecorder } from './acks';
 import { CaAccess, type CaRegistry } from './ca-access';
 import { Delivery } from './delivery';
 import { CertificateIssuance } from './issuance';
 import { MeshWriter } from './mesh-writes';
 import { CONTROL_PLANE_EXTRAS } from './api-schemas';
+import { ControlPlaneMetrics, type ProxyCount } from './metrics';
 import { controlPlaneIndex, handleRequest } from './routes';
 import { SecretCipher, loadSecretKey } from './secret-crypto';
 import { ControlPlaneStore } from './store';
@@ -28,9 +29,11 @@ export interface ControlPlaneOptions {
   token?: string;
   /** 32-byte key for secrets at rest; default: CA_ROTATE_SECRET_KEY or the key file next to the db. */
   secretKey?: Buffer;
-  temporal?: { address: string; namespace: string };
+  temporal?: TemporalTarget;
   vault?: { address?: string; token?: string };
   logger?: (line: string) => void;
+  /** `GET /metrics` without a token (for a scraper on a trusted network); default: the API token is required. */
+  publicMetrics?: boolean;
   /** The CA backends; default: the project's registry (builtin, provided, vault). */
   caRegistry?: CaRegistry;
 }
@@ -83,13 +86,17 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
   const ca = new CaAccess(store, options.caRegistry ?? caRegistry, options.vault);
   const relay = new AckRelay(options.temporal, log, (mesh) => store.onlineStatesConverged(mesh));
   const delivery = new Delivery(store, ca, ({ rows, seqs }) => relay.proxiesChanged(rows, seqs), log);
-  const issuance = new CertificateIssuance(store, ca, delivery, log);
+  const metrics = new ControlPlaneMetrics(() => proxyCounts(store));
+  const issuance = new CertificateIssuance(store, ca, delivery, log, (observation) => metrics.issuance(observation));
   // Acks are pushed to the workflow only when the relay can reach Temporal; otherwise the worker's watcher polls.
   const extras = [CONTROL_PLANE_EXTRAS.meshVersions, CONTROL_PLANE_EXTRAS.reissue, ...(options.temporal ? [CONTROL_PLANE_EXTRAS.pushedAcks] : [])];
   const index = controlPlaneIndex({ version: CONTROL_PLANE_VERSION, extras, instanceId: `mesh-ca-rotator-${randomBytes(3).toString('hex')}` });
-  const deps = { store, ca, delivery, issuance, acks: new AckRecorder(store, ca), relay, meshes: new MeshWriter(store, ca), index, token, log };
+  const deps = { store, ca, delivery, issuance, acks: new AckRecorder(store, ca), relay, meshes: new MeshWriter(store, ca), index, token, log, metrics, publicMetrics: options.publicMetrics ?? false };
 
-  const server = createServer((req, res) => void handleRequest(deps, req, res));
+  const server = createServer((req, res) => {
+    metrics.observe(req, res);
+    void handleRequest(deps, req, res);
+  });
   server.keepAliveTimeout = 65_000;
   server.requestTimeout = 0; // delivery streams stay open
   await new Promise<void>((resolve, reject) => {
@@ -125,4 +132,12 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
       return stopping;
     },
   };
+}
+
+function proxyCounts(store: ControlPlaneStore): ProxyCount[] {
+  return store.listMeshes().map(({ mesh }) => {
+    const rows = store.dataplanesOfMesh(mesh.name);
+    const online = rows.filter((row) => row.online).length;
+    return { mesh: mesh.name, online, offline: rows.length - online };
+  });
 }

@@ -4,6 +4,7 @@
  */
 import { startDataplaneHost, type DataplaneHost } from './host';
 import type { ProxyKeyType } from './identity';
+import { dataplaneMetrics, serveMetrics } from './metrics';
 
 export interface DataplanesCommandOptions {
   count: number;
@@ -14,6 +15,8 @@ export interface DataplanesCommandOptions {
   token: string;
   namePrefix?: string;
   keyType?: ProxyKeyType;
+  /** host:port where Prometheus scrapes the traffic counters (trust failures among them). */
+  metricsAddress?: string;
   /** Status line period. Default 5 s. */
   statusIntervalMs?: number;
   /** Where lines go. Default stdout. */
@@ -59,12 +62,15 @@ export async function runDataplanesCommand(options: DataplanesCommandOptions): P
     logger: print,
   });
   print(`host ${host.hostId}: ${host.proxies.length} proxies, mTLS listener on 127.0.0.1:${host.port}`);
+  const metrics = options.metricsAddress ? await serveMetrics(dataplaneMetrics(host), options.metricsAddress) : undefined;
+  if (metrics) print(`metrics for Prometheus on ${metrics.url}`);
   const timer = setInterval(() => print(statusLine(host)), options.statusIntervalMs ?? 5_000);
   try {
     await until;
   } finally {
     clearInterval(timer);
     print(statusLine(host));
+    await metrics?.stop();
     await host.stop();
   }
   return 0;

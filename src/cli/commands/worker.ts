@@ -3,9 +3,10 @@ import { Client, Connection } from '@temporalio/client';
 import { insightSettleMsFor, rotationActivitiesFor } from '../../activities';
 import { InsightWatcher } from '../../activities/insight-watcher';
 import { createRotationWorker } from '../../worker';
+import { installPrometheusRuntime, RotationMetrics } from '../../worker-metrics';
 import { controlPlaneConnection, controlPlaneTarget } from '../control-plane';
 import { CliError, EXIT_OK, EXIT_UNEXPECTED, errorMessage } from '../errors';
-import type { Settings } from '../settings';
+import { temporalConnectionOptions, type Settings } from '../settings';
 
 export async function workerCommand(settings: Settings): Promise<number> {
   const connection = controlPlaneConnection(settings, 30_000);
@@ -15,23 +16,26 @@ export async function workerCommand(settings: Settings): Promise<number> {
     target,
   );
   const taskQueue = settings.taskQueue;
+  const temporalOptions = temporalConnectionOptions(settings);
+  // Before any connection: the SDK's runtime is created once per process.
+  const meter = settings.metricsAddress ? serveMetrics(settings.metricsAddress) : undefined;
   let created;
-  let watcherConnection: Connection;
+  let clientConnection: Connection | undefined;
   try {
-    created = await createRotationWorker({ temporalAddress: settings.temporalAddress, namespace: settings.namespace, activities, taskQueue });
-    watcherConnection = await Connection.connect({ address: settings.temporalAddress });
+    created = await createRotationWorker({ temporalAddress: settings.temporalAddress, tls: temporalOptions.tls, apiKey: temporalOptions.apiKey, namespace: settings.namespace, activities, taskQueue });
+    clientConnection = await Connection.connect(temporalOptions);
   } catch (err) {
+    await created?.connection.close().catch(() => undefined);
     throw new CliError(`cannot start the worker against Temporal at ${settings.temporalAddress}: ${errorMessage(err)}`, EXIT_UNEXPECTED);
   }
+  const client = new Client({ connection: clientConnection, namespace: settings.namespace });
   // Idle while the control plane pushes acks itself; otherwise it polls `_overview` for running rotations.
-  const watcher = new InsightWatcher({
-    target,
-    client: new Client({ connection: watcherConnection, namespace: settings.namespace }),
-    taskQueue,
-    settleMs: insightSettleMsFor(settings.insightSettleMs),
-  });
+  const watcher = new InsightWatcher({ target, client, taskQueue, settleMs: insightSettleMsFor(settings.insightSettleMs) });
+  const metrics = meter ? new RotationMetrics({ meter, client, taskQueue, log: (line) => process.stderr.write(`${line}\n`) }) : undefined;
   watcher.start();
+  metrics?.start();
   process.stdout.write(`worker polling task queue "${taskQueue}" on ${settings.temporalAddress} (namespace ${settings.namespace}), control plane ${settings.controlPlaneUrl}\n`);
+  if (settings.metricsAddress) process.stdout.write(`metrics for Prometheus on http://${settings.metricsAddress}/metrics\n`);
   const { worker, connection: workerConnection } = created;
   const stop = (): void => worker.shutdown();
   process.once('SIGINT', stop);
@@ -40,8 +44,17 @@ export async function workerCommand(settings: Settings): Promise<number> {
     await worker.run();
   } finally {
     await watcher.stop();
-    await watcherConnection.close();
+    await metrics?.stop();
+    await clientConnection.close();
     await workerConnection.close();
   }
   return EXIT_OK;
+}
+
+function serveMetrics(address: string): ReturnType<typeof installPrometheusRuntime> {
+  try {
+    return installPrometheusRuntime(address);
+  } catch (err) {
+    throw new CliError(`cannot serve metrics on ${address} (CA_ROTATE_METRICS_ADDRESS / --metrics-address): ${errorMessage(err)}`, EXIT_UNEXPECTED);
+  }
 }
