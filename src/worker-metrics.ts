@@ -104,7 +104,8 @@ export class RotationMetrics {
 
   private record(workflowId: string, status: RotationStatus): void {
     const tags = { mesh: status.mesh };
-    const current = status.steps.find((s) => s.name === status.step);
+    // Once done, the last action's figures stay on show (all proxies done, no stragglers).
+    const current = status.step === 'done' ? status.steps.at(-1) : status.steps.find((s) => s.name === status.step);
     const g = this.gauges;
     g.running.set(status.status === 'RUNNING' ? 1 : 0, tags);
     g.step.set(stepNumber(status), tags);

@@ -1,0 +1,101 @@
+/**
+ * The production topology: the Temporal server itself (not the dev server) on PostgreSQL, its schema
+ * set up by Temporal's schema tool, two rotation workers as separate processes, and a `kill -9` of the
+ * server mid-rotation, then a restart on the same databases. The rotation must complete with no failed
+ * request and exactly three new mesh versions. Needs `temporal-server` and `temporal-sql-tool`
+ * (`bash scripts/provide-binaries.sh temporal-server`) and a PostgreSQL with trust auth.
+ */
+import type { ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { prepareTarget, type LocalStack } from '../../src/cli/stack';
+import { startRotation } from '../../src/cli/start-rotation';
+import {
+  createTemporalDatabases,
+  postgresFromEnv,
+  prepareNamespace,
+  startTemporalServer,
+  temporalServerBinaries,
+  temporalServerMissing,
+  writeTemporalServerConfig,
+  type TemporalDatabases,
+  type TemporalServer,
+} from '../../src/devstack/temporal-server';
+import { describeWhenAvailable } from '../harness/requirements';
+import { approveSteps, spawnWorkerProcess, startTestStack, uniqueName, waitForOutput, waitForStatus } from './support';
+
+const PROXIES = 12;
+jest.setTimeout(900_000);
+
+async function stopWorker(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+  await exited;
+  clearTimeout(timer);
+}
+
+describeWhenAvailable('a rotation on the Temporal server with PostgreSQL (production topology)', temporalServerMissing(), () => {
+  let databases: TemporalDatabases | undefined;
+  let server: TemporalServer | undefined;
+  let stack: LocalStack | undefined;
+  const workers: ChildProcess[] = [];
+
+  afterAll(async () => {
+    await Promise.all(workers.map(stopWorker));
+    await stack?.stop();
+    await server?.stop();
+    await databases?.drop();
+  });
+
+  it('completes with two workers after the server is killed with SIGKILL mid-rotation: 0 failed requests, exactly 3 mesh versions', async () => {
+    const binaries = temporalServerBinaries();
+    const pg = postgresFromEnv();
+    const elapsed = (since: number) => `${((Date.now() - since) / 1000).toFixed(1)} s`;
+
+    let since = Date.now();
+    databases = await createTemporalDatabases(binaries.sqlTool, pg);
+    console.log(`databases ${databases.main} and ${databases.visibility} created with their schemas in ${elapsed(since)}`);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'temporal-server-'));
+    const config = await writeTemporalServerConfig(dir, pg, databases);
+    since = Date.now();
+    server = await startTemporalServer({ binary: binaries.server, config });
+    await prepareNamespace(server.address, server.namespace);
+    console.log(`Temporal server on ${server.address} serving namespace ${server.namespace} in ${elapsed(since)}`);
+
+    stack = await startTestStack({ proxies: PROXIES, mesh: uniqueName('pg'), temporal: { address: server.address, namespace: server.namespace }, inProcessWorker: false });
+    for (const name of ['worker-a', 'worker-b']) {
+      const logFile = path.join(stack.workDir, `${name}.log`);
+      workers.push(spawnWorkerProcess(stack.workerEnv(), logFile));
+      await waitForOutput(logFile, /worker polling/, 120_000);
+    }
+    const versionsBefore = (await stack.cp.meshHistory(stack.mesh)).length;
+    const target = await prepareTarget(stack, 'provided', 'ca-2');
+    since = Date.now();
+    // One certificate per re-issue call: step 2 lasts long enough to kill the server in it.
+    const handle = await startRotation(stack.client, { mesh: stack.mesh, from: 'ca-1', target, taskQueue: stack.taskQueue, options: { approval: 'manual', reissueBatchSize: 1 } });
+    await approveSteps(handle, ['add-backend', 'switch-enabled'], 180_000);
+    await waitForStatus(handle, (s) => s.step === 'switch-enabled' && ['applying', 'reissuing', 'waiting'].includes(s.steps[1]?.state ?? ''), 60_000);
+
+    await server.process.kill9();
+    console.log(`Temporal server killed with SIGKILL during step 2 (${elapsed(since)} into the rotation)`);
+    const downSince = Date.now();
+    await new Promise((r) => setTimeout(r, 2000));
+    await server.restart();
+    console.log(`Temporal server restarted on the same databases in ${elapsed(downSince)}`);
+
+    await approveSteps(handle, ['remove-old'], 300_000);
+    const result = await handle.result();
+    console.log(`rotation ${result.status} in ${elapsed(since)}; traffic ${JSON.stringify(stack.dataplanes.stats())}`);
+    expect(result.status).toBe('COMPLETED');
+    expect((await stack.cp.meshHistory(stack.mesh)).length - versionsBefore).toBe(3);
+    const traffic = stack.dataplanes.stats();
+    expect(traffic.requests).toBeGreaterThan(0);
+    expect(traffic.failed).toBe(0);
+    expect(traffic.failuresByReason).toEqual({});
+    // Both workers were still serving the task queue at the end (neither gave up while the server was down).
+    expect(workers.every((w) => w.exitCode === null)).toBe(true);
+  });
+});
