@@ -3,7 +3,7 @@
  * rotation worker, the embedded control plane, and data plane proxies with live mTLS traffic. The demo,
  * the benchmark and the end-to-end tests all stand it up here, so they exercise the same wiring.
  */
-import { Client, Connection } from '@temporalio/client';
+import { Client, Connection, type TLSConfig } from '@temporalio/client';
 import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -12,6 +12,7 @@ import { insightSettleMsFor, meshTargetFor, rotationActivitiesFor } from '../act
 import { InsightWatcher } from '../activities/insight-watcher';
 import { generateCa, caCommonName } from '../pki/ca-certificate';
 import { ControlPlaneClient } from '../controlplane/client';
+import type { TemporalTarget } from '../controlplane/ack-relay';
 import { startControlPlane, type RunningControlPlane } from '../controlplane/server';
 import { startDataplaneHost, type DataplaneHost } from '../dataplane/host';
 import type { TrafficOptions } from '../dataplane/traffic';
@@ -31,8 +32,8 @@ export interface LocalStackOptions {
   proxies: number;
   services?: number;
   traffic?: boolean | TrafficOptions;
-  /** An existing Temporal server; without it a dev server is started (and stopped with the stack). */
-  temporal?: { address: string; namespace: string; uiUrl?: string };
+  /** An existing Temporal server (TLS / API key as `ca-rotate` takes them); without it a dev server is started (and stopped with the stack). */
+  temporal?: { address: string; namespace: string; uiUrl?: string; tls?: TLSConfig; apiKey?: string };
   /** An existing Vault; without it an OpenBao dev server is started when `needVault`. */
   vault?: { address: string; token: string };
   needVault?: boolean;
@@ -57,7 +58,7 @@ export interface LocalStackOptions {
 export interface ControlPlaneSettings {
   dbFile: string;
   /** Where the control plane relays acks; absent when acks are not pushed. */
-  temporal?: { address: string; namespace: string };
+  temporal?: TemporalTarget;
   vault?: { address: string; token: string };
 }
 
@@ -65,7 +66,7 @@ export interface LocalStack {
   mesh: string;
   taskQueue: string;
   workDir: string;
-  temporal: { address: string; namespace: string; uiUrl?: string; devServer?: TemporalDevServer };
+  temporal: { address: string; namespace: string; uiUrl?: string; tls?: TLSConfig; apiKey?: string; devServer?: TemporalDevServer };
   client: Client;
   controlPlane: RunningControlPlane;
   cp: ControlPlaneClient;
@@ -119,14 +120,14 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       temporal = options.temporal;
     }
 
-    const connection = await Connection.connect({ address: temporal.address });
+    const connection = await Connection.connect({ address: temporal.address, tls: temporal.tls, apiKey: temporal.apiKey });
     cleanups.push(() => connection.close());
     const client = new Client({ connection, namespace: temporal.namespace });
 
     log('starting the control plane');
     const controlPlaneSettings: ControlPlaneSettings = {
       dbFile: path.join(workDir, 'control-plane.db'),
-      ...(options.pushedAcks === false ? {} : { temporal: { address: temporal.address, namespace: temporal.namespace } }),
+      ...(options.pushedAcks === false ? {} : { temporal: { address: temporal.address, namespace: temporal.namespace, tls: temporal.tls, apiKey: temporal.apiKey } }),
       vault,
     };
     let controlPlane = options.startControlPlane
@@ -145,6 +146,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       const watcher = new InsightWatcher({ target, client, taskQueue, settleMs: insightSettleMsFor(options.insightSettleMs) });
       const created = await createRotationWorker({
         temporalAddress: temporal.address,
+        tls: temporal.tls,
+        apiKey: temporal.apiKey,
         namespace: temporal.namespace,
         taskQueue,
         activities,

@@ -12,7 +12,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { Connection } from '@temporalio/client';
+import { Connection, type TLSConfig } from '@temporalio/client';
 import { msToTs } from '@temporalio/common/lib/time';
 import { temporal } from '@temporalio/proto';
 import { waitUntil } from './ports';
@@ -119,14 +119,34 @@ async function freeLowPort(taken: ReadonlySet<number>): Promise<number> {
   throw new Error('no free port found between 20000 and 32000');
 }
 
+/** TLS on the frontend (files in PEM). With `requireClientAuth`, clients need a certificate from `caFile` (mTLS). */
+export interface FrontendTls {
+  caFile: string;
+  serverCertFile: string;
+  serverKeyFile: string;
+  requireClientAuth: boolean;
+  /** The name in the server certificate, for the server's own system worker. */
+  serverName: string;
+  /** The system worker's client certificate (needed with `requireClientAuth`). */
+  systemWorkerCertFile?: string;
+  systemWorkerKeyFile?: string;
+}
+
 export interface TemporalServerConfig {
   dir: string;
   /** Frontend gRPC address, host:port. */
   address: string;
+  /** How a client connects (TLS settings when the frontend has TLS). */
+  tls?: TLSConfig;
 }
 
 /** Writes `config/<env>.yaml` and a dynamic config file under `dir`, every port free and on 127.0.0.1. */
-export async function writeTemporalServerConfig(dir: string, pg: PostgresAccess, databases: Pick<TemporalDatabases, 'main' | 'visibility'>): Promise<TemporalServerConfig> {
+export async function writeTemporalServerConfig(
+  dir: string,
+  pg: PostgresAccess,
+  databases: Pick<TemporalDatabases, 'main' | 'visibility'>,
+  frontendTls?: FrontendTls,
+): Promise<TemporalServerConfig> {
   const ports: Record<string, number> = {};
   for (const name of ['frontend', 'frontendMembership', 'frontendHttp', 'history', 'historyMembership', 'matching', 'matchingMembership', 'worker', 'workerMembership']) {
     ports[name] = await freeLowPort(new Set(Object.values(ports)));
@@ -157,7 +177,10 @@ export async function writeTemporalServerConfig(dir: string, pg: PostgresAccess,
       numHistoryShards: 4,
       datastores: { 'postgres-default': sqlStore(databases.main, 20), 'postgres-visibility': sqlStore(databases.visibility, 4) },
     },
-    global: { membership: { maxJoinDuration: '30s', broadcastAddress: '127.0.0.1' } },
+    global: {
+      membership: { maxJoinDuration: '30s', broadcastAddress: '127.0.0.1' },
+      ...(frontendTls ? { tls: tlsSection(frontendTls) } : {}),
+    },
     services: {
       frontend: service('frontend', 'frontendMembership', { httpPort: ports.frontendHttp }),
       history: service('history', 'historyMembership'),
@@ -184,7 +207,19 @@ export async function writeTemporalServerConfig(dir: string, pg: PostgresAccess,
       'system.forceSearchAttributesCacheRefreshOnRead': [{ value: true }],
     }),
   );
-  return { dir, address };
+  return { dir, address, ...(frontendTls ? { tls: { serverRootCACertificate: fs.readFileSync(frontendTls.caFile), serverNameOverride: frontendTls.serverName } } : {}) };
+}
+
+function tlsSection(tls: FrontendTls): Record<string, unknown> {
+  const client = { serverName: tls.serverName, rootCaFiles: [tls.caFile] };
+  return {
+    frontend: {
+      server: { certFile: tls.serverCertFile, keyFile: tls.serverKeyFile, requireClientAuth: tls.requireClientAuth, clientCaFiles: [tls.caFile] },
+      client,
+    },
+    // The server's own system worker is a frontend client like any other.
+    systemWorker: { certFile: tls.systemWorkerCertFile ?? '', keyFile: tls.systemWorkerKeyFile ?? '', client: { ...client, forceTLS: true } },
+  };
 }
 
 export interface TemporalServer {
@@ -210,7 +245,14 @@ function lastFatal(logFile: string): string {
 }
 
 /** Starts `temporal-server start` on a written config and waits until its frontend answers. */
-export async function startTemporalServer(options: { binary: string; config: TemporalServerConfig; logFile?: string; startTimeoutMs?: number }): Promise<TemporalServer> {
+export async function startTemporalServer(options: {
+  binary: string;
+  config: TemporalServerConfig;
+  /** For a frontend that requires client certificates: the probe's TLS settings, with one. */
+  clientTls?: TLSConfig;
+  logFile?: string;
+  startTimeoutMs?: number;
+}): Promise<TemporalServer> {
   const logFile = options.logFile ?? path.join(options.config.dir, 'temporal-server.log');
   const launch = async (): Promise<ManagedProcess> => {
     const proc = spawnServer(options.binary, ['--root', options.config.dir, '--config', 'config', '--env', 'test', '--allow-no-auth', 'start'], logFile);
@@ -223,7 +265,7 @@ export async function startTemporalServer(options: { binary: string; config: Tem
       await Promise.race([exited, waitUntil(
         `Temporal server (log: ${logFile})`,
         async () => {
-          const connection = await Connection.connect({ address: options.config.address, connectTimeout: 1000 });
+          const connection = await Connection.connect({ address: options.config.address, tls: options.clientTls ?? options.config.tls, connectTimeout: 1000 });
           try {
             await connection.workflowService.getSystemInfo({});
             return true;
@@ -259,8 +301,8 @@ export async function startTemporalServer(options: { binary: string; config: Tem
  * `temporal operator namespace create` and `temporal operator search-attribute create` do), then waits
  * until a workflow could start there.
  */
-export async function prepareNamespace(address: string, namespace: string, timeoutMs = 120_000): Promise<void> {
-  const connection = await Connection.connect({ address });
+export async function prepareNamespace(address: string, namespace: string, tls?: TLSConfig, timeoutMs = 120_000): Promise<void> {
+  const connection = await Connection.connect({ address, tls });
   try {
     await waitUntil(
       `namespace ${namespace} on ${address}`,

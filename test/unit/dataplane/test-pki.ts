@@ -64,6 +64,33 @@ export async function issueFromCsr(ca: TestCa, csrPem: string, uris: string[]): 
   return certificate.toString('pem');
 }
 
+/** A TLS server or client identity (DNS / IP SANs, serverAuth and clientAuth) with its exportable key, as PEM. */
+export async function issueTlsIdentity(ca: TestCa, names: { dns?: string[]; ips?: string[] }): Promise<{ certificatePem: string; privateKeyPem: string }> {
+  const keys = (await webcrypto.subtle.generateKey(ALGORITHM, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
+  const certificate = await x509.X509CertificateGenerator.create({
+    subject: `CN=${names.dns?.[0] ?? names.ips?.[0] ?? 'client'}`,
+    issuer: ca.certificate.subject,
+    publicKey: keys.publicKey,
+    signingKey: ca.keys.privateKey,
+    signingAlgorithm: ALGORITHM,
+    serialNumber: (serial++).toString(16).padStart(2, '0'),
+    notBefore: new Date(Date.now() - 60_000),
+    notAfter: new Date(Date.now() + 3_600_000),
+    extensions: [
+      new x509.SubjectAlternativeNameExtension([
+        ...(names.dns ?? []).map((value) => ({ type: 'dns' as const, value })),
+        ...(names.ips ?? []).map((value) => ({ type: 'ip' as const, value })),
+      ]),
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment, true),
+      new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth, x509.ExtendedKeyUsage.clientAuth]),
+      await x509.AuthorityKeyIdentifierExtension.create(ca.certificate),
+    ],
+  });
+  const pkcs8 = Buffer.from(await webcrypto.subtle.exportKey('pkcs8', keys.privateKey)).toString('base64');
+  const privateKeyPem = `-----BEGIN PRIVATE KEY-----\n${pkcs8.match(/.{1,64}/g)?.join('\n')}\n-----END PRIVATE KEY-----\n`;
+  return { certificatePem: certificate.toString('pem'), privateKeyPem };
+}
+
 let version = 1;
 
 /** A config event as the control plane sends it: `trusted` CAs as bundle, a leaf from `issuer` (unless null). */
