@@ -40,6 +40,21 @@ async function stopWorker(child: ChildProcess): Promise<void> {
   clearTimeout(timer);
 }
 
+/** What a test here starts; `stop` ends it all in reverse order and drops the databases. */
+class Started {
+  databases?: TemporalDatabases;
+  server?: TemporalServer;
+  stack?: LocalStack;
+  readonly workers: ChildProcess[] = [];
+
+  async stop(): Promise<void> {
+    await Promise.all(this.workers.map(stopWorker));
+    await this.stack?.stop();
+    await this.server?.stop();
+    await this.databases?.drop();
+  }
+}
+
 /** `ca-rotate ARGS` as a user runs it, with `env` added to ours. */
 function caRotate(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
@@ -51,17 +66,8 @@ function caRotate(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: numbe
 
 describeWhenAvailable('a rotation on the Temporal server with PostgreSQL (production topology)', temporalServerMissing(), () => {
   describe('two workers, kill -9 of the server', () => {
-    let databases: TemporalDatabases | undefined;
-    let server: TemporalServer | undefined;
-    let stack: LocalStack | undefined;
-    const workers: ChildProcess[] = [];
-
-    afterAll(async () => {
-      await Promise.all(workers.map(stopWorker));
-      await stack?.stop();
-      await server?.stop();
-      await databases?.drop();
-    });
+    const started = new Started();
+    afterAll(() => started.stop());
 
     it('completes with two workers after the server is killed with SIGKILL mid-rotation: 0 failed requests, exactly 3 mesh versions', async () => {
       const binaries = temporalServerBinaries();
@@ -69,19 +75,19 @@ describeWhenAvailable('a rotation on the Temporal server with PostgreSQL (produc
       const elapsed = (since: number) => `${((Date.now() - since) / 1000).toFixed(1)} s`;
 
       let since = Date.now();
-      databases = await createTemporalDatabases(binaries.sqlTool, pg);
+      const databases = (started.databases = await createTemporalDatabases(binaries.sqlTool, pg));
       console.log(`databases ${databases.main} and ${databases.visibility} created with their schemas in ${elapsed(since)}`);
       const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'temporal-server-'));
       const config = await writeTemporalServerConfig(dir, pg, databases);
       since = Date.now();
-      server = await startTemporalServer({ binary: binaries.server, config });
+      const server = (started.server = await startTemporalServer({ binary: binaries.server, config }));
       await prepareNamespace(server.address, server.namespace);
       console.log(`Temporal server on ${server.address} serving namespace ${server.namespace} in ${elapsed(since)}`);
 
-      stack = await startTestStack({ proxies: PROXIES, mesh: uniqueName('pg'), temporal: { address: server.address, namespace: server.namespace }, inProcessWorker: false });
+      const stack = (started.stack = await startTestStack({ proxies: PROXIES, mesh: uniqueName('pg'), temporal: { address: server.address, namespace: server.namespace }, inProcessWorker: false }));
       for (const name of ['worker-a', 'worker-b']) {
         const logFile = path.join(stack.workDir, `${name}.log`);
-        workers.push(spawnWorkerProcess(stack.workerEnv(), logFile));
+        started.workers.push(spawnWorkerProcess(stack.workerEnv(), logFile));
         await waitForOutput(logFile, /worker polling/, 120_000);
       }
       const versionsBefore = (await stack.cp.meshHistory(stack.mesh)).length;
@@ -109,22 +115,13 @@ describeWhenAvailable('a rotation on the Temporal server with PostgreSQL (produc
       expect(traffic.failed).toBe(0);
       expect(traffic.failuresByReason).toEqual({});
       // Both workers were still serving the task queue at the end (neither gave up while the server was down).
-      expect(workers.every((w) => w.exitCode === null)).toBe(true);
+      expect(started.workers.every((w) => w.exitCode === null)).toBe(true);
     });
   });
 
   describe('mTLS to the frontend, configured as for a cluster or Temporal Cloud', () => {
-    let databases: TemporalDatabases | undefined;
-    let server: TemporalServer | undefined;
-    let stack: LocalStack | undefined;
-    let worker: ChildProcess | undefined;
-
-    afterAll(async () => {
-      if (worker) await stopWorker(worker);
-      await stack?.stop();
-      await server?.stop();
-      await databases?.drop();
-    });
+    const started = new Started();
+    afterAll(() => started.stop());
 
     it('worker, CLI and control plane rotate over mTLS; without a client certificate the CLI says it cannot reach Temporal', async () => {
       const binaries = temporalServerBinaries();
@@ -146,7 +143,7 @@ describeWhenAvailable('a rotation on the Temporal server with PostgreSQL (produc
         clientKey: file('client.key', clientIdentity.privateKeyPem),
       };
 
-      databases = await createTemporalDatabases(binaries.sqlTool, pg);
+      const databases = (started.databases = await createTemporalDatabases(binaries.sqlTool, pg));
       const config = await writeTemporalServerConfig(dir, pg, databases, {
         caFile: files.ca,
         serverCertFile: files.serverCert,
@@ -157,7 +154,7 @@ describeWhenAvailable('a rotation on the Temporal server with PostgreSQL (produc
         systemWorkerKeyFile: files.clientKey,
       });
       const clientTls = { serverRootCACertificate: Buffer.from(ca.pem), serverNameOverride: serverName, clientCertPair: { crt: Buffer.from(clientIdentity.certificatePem), key: Buffer.from(clientIdentity.privateKeyPem) } };
-      server = await startTemporalServer({ binary: binaries.server, config, clientTls });
+      const server = (started.server = await startTemporalServer({ binary: binaries.server, config, clientTls }));
       await prepareNamespace(server.address, server.namespace, clientTls);
 
       // The address is an IP; the certificate names `frontend.temporal.test`: the server name setting makes it match.
@@ -170,9 +167,9 @@ describeWhenAvailable('a rotation on the Temporal server with PostgreSQL (produc
       expect(reached.stderr).toMatch(/no rotation of mesh "none" found/);
       expect(reached.code).toBe(2);
 
-      stack = await startTestStack({ proxies: 6, mesh: uniqueName('mtls'), temporal: { address: server.address, namespace: server.namespace, tls: clientTls }, inProcessWorker: false });
+      const stack = (started.stack = await startTestStack({ proxies: 6, mesh: uniqueName('mtls'), temporal: { address: server.address, namespace: server.namespace, tls: clientTls }, inProcessWorker: false }));
       const logFile = path.join(stack.workDir, 'worker.log');
-      worker = spawnWorkerProcess({ ...stack.workerEnv(), ...mtls }, logFile);
+      started.workers.push(spawnWorkerProcess({ ...stack.workerEnv(), ...mtls }, logFile));
       await waitForOutput(logFile, /worker polling/, 120_000);
       const versionsBefore = (await stack.cp.meshHistory(stack.mesh)).length;
       const target = await prepareTarget(stack, 'builtin', 'ca-2');

@@ -41,21 +41,21 @@ export async function createTestCa(name: string): Promise<TestCa> {
   return { name, pem: certificate.toString('pem'), keys, certificate };
 }
 
-/** Signs the public key of `csrPem` with `ca`, with URI SANs `uris`. */
-export async function issueFromCsr(ca: TestCa, csrPem: string, uris: string[]): Promise<string> {
-  const csr = new x509.Pkcs10CertificateRequest(csrPem);
-  if (!(await csr.verify())) throw new Error('CSR signature does not verify');
+type SanEntry = { type: 'url' | 'dns' | 'ip'; value: string };
+
+/** A leaf for `publicKey` signed by `ca`: serverAuth and clientAuth, with the given SANs. */
+async function signLeaf(ca: TestCa, subject: string, publicKey: import('@peculiar/x509').PublicKeyType, sans: SanEntry[]): Promise<string> {
   const certificate = await x509.X509CertificateGenerator.create({
-    subject: csr.subject,
+    subject,
     issuer: ca.certificate.subject,
-    publicKey: csr.publicKey,
+    publicKey,
     signingKey: ca.keys.privateKey,
     signingAlgorithm: ALGORITHM,
     serialNumber: (serial++).toString(16).padStart(2, '0'),
     notBefore: new Date(Date.now() - 60_000),
     notAfter: new Date(Date.now() + 3_600_000),
     extensions: [
-      new x509.SubjectAlternativeNameExtension(uris.map((value) => ({ type: 'url' as const, value }))),
+      new x509.SubjectAlternativeNameExtension(sans),
       new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment, true),
       new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth, x509.ExtendedKeyUsage.clientAuth]),
       await x509.AuthorityKeyIdentifierExtension.create(ca.certificate),
@@ -64,31 +64,21 @@ export async function issueFromCsr(ca: TestCa, csrPem: string, uris: string[]): 
   return certificate.toString('pem');
 }
 
-/** A TLS server or client identity (DNS / IP SANs, serverAuth and clientAuth) with its exportable key, as PEM. */
+/** Signs the public key of `csrPem` with `ca`, with URI SANs `uris`. */
+export async function issueFromCsr(ca: TestCa, csrPem: string, uris: string[]): Promise<string> {
+  const csr = new x509.Pkcs10CertificateRequest(csrPem);
+  if (!(await csr.verify())) throw new Error('CSR signature does not verify');
+  return signLeaf(ca, csr.subject, csr.publicKey, uris.map((value) => ({ type: 'url', value })));
+}
+
+/** A TLS server or client identity (DNS / IP SANs) with its key, as PEM. */
 export async function issueTlsIdentity(ca: TestCa, names: { dns?: string[]; ips?: string[] }): Promise<{ certificatePem: string; privateKeyPem: string }> {
   const keys = (await webcrypto.subtle.generateKey(ALGORITHM, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
-  const certificate = await x509.X509CertificateGenerator.create({
-    subject: `CN=${names.dns?.[0] ?? names.ips?.[0] ?? 'client'}`,
-    issuer: ca.certificate.subject,
-    publicKey: keys.publicKey,
-    signingKey: ca.keys.privateKey,
-    signingAlgorithm: ALGORITHM,
-    serialNumber: (serial++).toString(16).padStart(2, '0'),
-    notBefore: new Date(Date.now() - 60_000),
-    notAfter: new Date(Date.now() + 3_600_000),
-    extensions: [
-      new x509.SubjectAlternativeNameExtension([
-        ...(names.dns ?? []).map((value) => ({ type: 'dns' as const, value })),
-        ...(names.ips ?? []).map((value) => ({ type: 'ip' as const, value })),
-      ]),
-      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment, true),
-      new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth, x509.ExtendedKeyUsage.clientAuth]),
-      await x509.AuthorityKeyIdentifierExtension.create(ca.certificate),
-    ],
-  });
+  const sans: SanEntry[] = [...(names.dns ?? []).map((value) => ({ type: 'dns' as const, value })), ...(names.ips ?? []).map((value) => ({ type: 'ip' as const, value }))];
+  const certificatePem = await signLeaf(ca, `CN=${sans[0]?.value ?? 'client'}`, keys.publicKey, sans);
   const pkcs8 = Buffer.from(await webcrypto.subtle.exportKey('pkcs8', keys.privateKey)).toString('base64');
   const privateKeyPem = `-----BEGIN PRIVATE KEY-----\n${pkcs8.match(/.{1,64}/g)?.join('\n')}\n-----END PRIVATE KEY-----\n`;
-  return { certificatePem: certificate.toString('pem'), privateKeyPem };
+  return { certificatePem, privateKeyPem };
 }
 
 let version = 1;
