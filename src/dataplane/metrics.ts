@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { Counter, Gauge, Registry } from 'prom-client';
 import { SAN_MISMATCH, UNKNOWN_AUTHORITY } from './failure-reason';
 import type { DataplaneHost } from './host';
+import type { TrafficStats } from './traffic';
 
 /** Reasons that mean a peer's certificate was not trusted: what the rotation's gates exist to prevent. */
 export const TRUST_FAILURE_REASONS: ReadonlySet<string> = new Set([
@@ -18,26 +19,45 @@ export const TRUST_FAILURE_REASONS: ReadonlySet<string> = new Set([
   'certificate is not yet valid',
 ]);
 
-/** A counter that follows a monotonic figure read at scrape time (a restarted generator counts on). */
-function followingCounter(registry: Registry, name: string, help: string, labelNames: string[], read: () => Record<string, number>): void {
+/**
+ * The host's traffic counters at scrape time, with an epoch that grows when they went back to zero (a
+ * new traffic generator), so counters that follow them add what was counted since instead of stalling.
+ */
+function trafficReader(host: DataplaneHost): () => { stats: TrafficStats; epoch: number } {
+  let lastRequests = 0;
+  let epoch = 0;
+  return () => {
+    const stats = host.stats();
+    if (stats.requests < lastRequests) epoch++;
+    lastRequests = stats.requests;
+    return { stats, epoch };
+  };
+}
+
+/** A Prometheus counter that follows monotonic figures read at scrape time, one series per key. */
+function followingCounter(
+  registry: Registry,
+  name: string,
+  help: string,
+  label: string | undefined,
+  read: () => { values: Record<string, number>; epoch: number },
+): void {
   const last = new Map<string, number>();
+  let lastEpoch = 0;
   new Counter({
     name,
     help,
-    labelNames,
+    labelNames: label ? [label] : [],
     registers: [registry],
     collect() {
-      for (const [key, value] of Object.entries(read())) {
-        const seen = last.get(key) ?? 0;
-        const delta = value >= seen ? value - seen : value;
+      const { values, epoch } = read();
+      if (epoch !== lastEpoch) last.clear();
+      lastEpoch = epoch;
+      for (const [key, value] of Object.entries(values)) {
+        const delta = Math.max(0, value - (last.get(key) ?? 0));
         last.set(key, value);
-        const labels = labelNames.length > 0 ? { [labelNames[0] as string]: key } : undefined;
-        if (delta > 0) {
-          if (labels) this.inc(labels, delta);
-          else this.inc(delta);
-        } else if (labels && seen === 0) {
-          this.inc(labels, 0);
-        }
+        if (label) this.inc({ [label]: key }, delta);
+        else this.inc(delta);
       }
     },
   });
@@ -45,15 +65,18 @@ function followingCounter(registry: Registry, name: string, help: string, labelN
 
 export function dataplaneMetrics(host: DataplaneHost): Registry {
   const registry = new Registry();
-  const stats = () => host.stats();
-  followingCounter(registry, 'ca_rotate_traffic_requests_total', 'mTLS requests sent between proxies', [], () => ({ all: stats().requests }));
-  followingCounter(registry, 'ca_rotate_traffic_failures_total', 'failed mTLS requests, by reason', ['reason'], () => stats().failuresByReason);
-  followingCounter(registry, 'ca_rotate_traffic_trust_failures_total', 'failed mTLS requests where a peer certificate was not trusted (must stay 0 during a rotation)', [], () => {
-    let trust = 0;
-    for (const [reason, count] of Object.entries(stats().failuresByReason)) if (TRUST_FAILURE_REASONS.has(reason)) trust += count;
-    return { all: trust };
-  });
-  followingCounter(registry, 'ca_rotate_traffic_connections_total', 'mTLS connections opened (each a full handshake)', [], () => ({ all: stats().connections }));
+  const read = trafficReader(host);
+  const follow = (name: string, help: string, label: string | undefined, values: (stats: TrafficStats) => Record<string, number>) =>
+    followingCounter(registry, name, help, label, () => {
+      const { stats, epoch } = read();
+      return { values: values(stats), epoch };
+    });
+  follow('ca_rotate_traffic_requests_total', 'mTLS requests sent between proxies', undefined, (s) => ({ all: s.requests }));
+  follow('ca_rotate_traffic_failures_total', 'failed mTLS requests, by reason', 'reason', (s) => s.failuresByReason);
+  follow('ca_rotate_traffic_trust_failures_total', 'failed mTLS requests where a peer certificate was not trusted (must stay 0 during a rotation)', undefined, (s) => ({
+    all: Object.entries(s.failuresByReason).reduce((sum, [reason, count]) => sum + (TRUST_FAILURE_REASONS.has(reason) ? count : 0), 0),
+  }));
+  follow('ca_rotate_traffic_connections_total', 'mTLS connections opened (each a full handshake)', undefined, (s) => ({ all: s.connections }));
   new Gauge({
     name: 'ca_rotate_dataplane_proxies',
     help: 'proxies of this host, by readiness (ready: holds a certificate the control plane accepted)',
