@@ -134,6 +134,13 @@ describe('docker-compose.yml', () => {
     expect(dependencies('dataplanes')).toContain((creating[0] as [string, Service])[0]);
   });
 
+  it("publishes the worker's and the proxies' metrics for Prometheus, on loopback", () => {
+    expect(env('worker').CA_ROTATE_METRICS_ADDRESS).toBe('0.0.0.0:9464');
+    expect(service('worker').ports?.map(String)).toContain('127.0.0.1:9464:9464');
+    expect(words(service('dataplanes').command)).toMatch(/--metrics-address 0\.0\.0\.0:9465/);
+    expect(service('dataplanes').ports?.map(String)).toContain('127.0.0.1:9465:9465');
+  });
+
   it('names only existing services in depends_on', () => {
     for (const name of Object.keys(services)) {
       for (const dependency of dependencies(name)) expect(`${name} -> ${dependency}: ${services[dependency] ? 'exists' : 'missing'}`).toBe(`${name} -> ${dependency}: exists`);
