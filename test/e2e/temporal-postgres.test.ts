@@ -24,8 +24,10 @@ import {
   type TemporalDatabases,
   type TemporalServer,
 } from '../../src/devstack/temporal-server';
+import { freePort } from '../../src/devstack/ports';
 import { describeWhenAvailable } from '../harness/requirements';
 import { createTestCa, issueTlsIdentity } from '../unit/dataplane/test-pki';
+import { sample, scrapeUntil } from './prometheus';
 import { approveSteps, spawnWorkerProcess, startTestStack, uniqueName, waitForOutput, waitForStatus } from './support';
 
 const PROXIES = 12;
@@ -85,9 +87,12 @@ describeWhenAvailable('a rotation on the Temporal server with PostgreSQL (produc
       console.log(`Temporal server on ${server.address} serving namespace ${server.namespace} in ${elapsed(since)}`);
 
       const stack = (started.stack = await startTestStack({ proxies: PROXIES, mesh: uniqueName('pg'), temporal: { address: server.address, namespace: server.namespace }, inProcessWorker: false }));
+      // One worker exports metrics: its rotation figures come from a visibility query, here on PostgreSQL.
+      const metricsUrl = `http://127.0.0.1:${await freePort()}/metrics`;
       for (const name of ['worker-a', 'worker-b']) {
         const logFile = path.join(stack.workDir, `${name}.log`);
-        started.workers.push(spawnWorkerProcess(stack.workerEnv(), logFile));
+        const metricsEnv = name === 'worker-a' ? { CA_ROTATE_METRICS_ADDRESS: new URL(metricsUrl).host } : {};
+        started.workers.push(spawnWorkerProcess({ ...stack.workerEnv(), ...metricsEnv }, logFile));
         await waitForOutput(logFile, /worker polling/, 120_000);
       }
       const versionsBefore = (await stack.cp.meshHistory(stack.mesh)).length;
@@ -114,6 +119,10 @@ describeWhenAvailable('a rotation on the Temporal server with PostgreSQL (produc
       expect(traffic.requests).toBeGreaterThan(0);
       expect(traffic.failed).toBe(0);
       expect(traffic.failuresByReason).toEqual({});
+      const mesh = { mesh: stack.mesh };
+      const page = await scrapeUntil(metricsUrl, (t) => sample(t, 'ca_rotation_running', mesh) === 0, 'the rotation ended');
+      expect(sample(page, 'ca_rotation_proxies_done', mesh)).toBe(PROXIES);
+      expect(sample(page, 'ca_rotation_stragglers', mesh)).toBe(0);
       // Both workers were still serving the task queue at the end (neither gave up while the server was down).
       expect(started.workers.every((w) => w.exitCode === null)).toBe(true);
     });
