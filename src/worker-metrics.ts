@@ -6,7 +6,7 @@
  * replay concerns), makes them true whichever worker runs the workflow, and needs no second port.
  */
 import type { Client } from '@temporalio/client';
-import type { MetricGauge, MetricMeter } from '@temporalio/common';
+import type { MetricCounter, MetricGauge, MetricMeter } from '@temporalio/common';
 import { Runtime } from '@temporalio/worker';
 import { statusQuery, ROTATION_WORKFLOW_TYPE, type RotationStatus } from './workflows/messages';
 
@@ -37,9 +37,9 @@ export function stepNumber(status: RotationStatus): number {
 
 export class RotationMetrics {
   private readonly gauges: Record<'running' | 'step' | 'stepInfo' | 'total' | 'done' | 'stragglers' | 'stepSeconds' | 'paused' | 'approval' | 'excluded', MetricGauge>;
-  private readonly pollFailures;
-  /** Last step label per mesh, so the previous `ca_rotation_step_info` series drops to 0. */
-  private readonly lastStep = new Map<string, string>();
+  private readonly pollFailures: MetricCounter;
+  /** Per rotation seen running: its mesh and last step, so the previous `ca_rotation_step_info` series drops to 0. */
+  private readonly seen = new Map<string, { mesh: string; step: string }>();
   private timer: NodeJS.Timeout | undefined;
   private polling: Promise<void> = Promise.resolve();
 
@@ -48,7 +48,7 @@ export class RotationMetrics {
     this.gauges = {
       running: m.createGauge('ca_rotation_running', 'int', '', '1 while a rotation of the mesh runs, 0 once it has ended'),
       step: m.createGauge('ca_rotation_step', 'int', '', 'the action in progress: 0 preflight, 1 add-backend, 2 switch-enabled, 3 remove-old (rollback actions count on)'),
-      stepInfo: m.createGauge('ca_rotation_step_info', 'int', '', '1 for the action in progress (label step), 0 for earlier ones'),
+      stepInfo: m.createGauge('ca_rotation_step_info', 'int', '', '1 for the action in progress of a running rotation (label step), 0 for earlier ones and once it has ended'),
       total: m.createGauge('ca_rotation_proxies_total', 'int', '', 'proxies the current step waits for'),
       done: m.createGauge('ca_rotation_proxies_done', 'int', '', 'proxies that confirmed the current step'),
       stragglers: m.createGauge('ca_rotation_stragglers', 'int', '', 'proxies that have not confirmed the current step yet'),
@@ -57,7 +57,7 @@ export class RotationMetrics {
       approval: m.createGauge('ca_rotation_waiting_for_approval', 'int', '', '1 while a step waits for `ca-rotate approve`'),
       excluded: m.createGauge('ca_rotation_excluded_proxies', 'int', '', 'offline proxies left out by the offline policy'),
     };
-    this.pollFailures = m.createCounter('ca_rotation_status_poll_failures', '', 'status queries that failed (the figures above may be stale)');
+    this.pollFailures = m.createCounter('ca_rotation_status_poll_failures', '', 'failed reads of rotation status (the rotation figures may be stale)');
   }
 
   start(): void {
@@ -86,14 +86,22 @@ export class RotationMetrics {
       return;
     }
     // A rotation that just ended: one last query records its final state (queries work on closed workflows).
-    const ended = [...this.lastStep.keys()].filter((id) => !running.has(id));
+    const ended = [...this.seen.keys()].filter((id) => !running.has(id));
     for (const workflowId of [...running, ...ended]) {
       try {
         this.record(workflowId, await this.options.client.workflow.getHandle(workflowId).query(statusQuery));
       } catch (err) {
         this.failed(`cannot query ${workflowId}: ${String(err)}`);
+        // Gone from the running list, and its final state unreadable: at least it no longer runs.
+        const mesh = this.seen.get(workflowId)?.mesh;
+        if (!running.has(workflowId) && mesh !== undefined) this.gauges.running.set(0, { mesh });
       }
-      if (!running.has(workflowId)) this.lastStep.delete(workflowId);
+      if (!running.has(workflowId)) {
+        // Ended: no action is in progress any more (a later rotation of the mesh starts its own series).
+        const last = this.seen.get(workflowId);
+        if (last) this.gauges.stepInfo.set(0, { mesh: last.mesh, step: last.step });
+        this.seen.delete(workflowId);
+      }
     }
   }
 
@@ -109,10 +117,10 @@ export class RotationMetrics {
     const g = this.gauges;
     g.running.set(status.status === 'RUNNING' ? 1 : 0, tags);
     g.step.set(stepNumber(status), tags);
-    const previous = this.lastStep.get(workflowId);
+    const previous = this.seen.get(workflowId)?.step;
     if (previous !== undefined && previous !== status.step) g.stepInfo.set(0, { ...tags, step: previous });
     g.stepInfo.set(1, { ...tags, step: status.step });
-    this.lastStep.set(workflowId, status.step);
+    this.seen.set(workflowId, { mesh: status.mesh, step: status.step });
     g.total.set(current?.proxies.total ?? 0, tags);
     g.done.set(current?.proxies.done ?? 0, tags);
     g.stragglers.set(current && current.state !== 'done' ? Math.max(0, current.proxies.total - current.proxies.done) : 0, tags);
