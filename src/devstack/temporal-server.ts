@@ -102,8 +102,8 @@ export async function createTemporalDatabases(sqlTool: string, pg: PostgresAcces
 }
 
 /**
- * A free loopback port below 32768: the server records its members' ports in a PostgreSQL `smallint`,
- * so the kernel's ephemeral ports (32768 and up) make it fail at start.
+ * A free loopback port below 32768: the server records membership ports in a PostgreSQL `smallint`
+ * (`cluster_membership.rpc_port`), so the kernel's ephemeral ports (32768 and up) make it fail at start.
  */
 async function freeLowPort(taken: ReadonlySet<number>): Promise<number> {
   for (let attempt = 0; attempt < 200; attempt++) {
