@@ -15,24 +15,39 @@
  * | the mesh is missing                                            | no       | MeshNotFound               |
  * | the mesh changed outside the rotation                          | no       | MeshChangedOutsideRotation |
  * | the target is invalid (plan, static or backend checks)         | no       | InvalidRotationTarget      |
+ * | a CA backend refused its conf, credentials or a request        | no       | InvalidCaBackend: the field and reason |
+ * |   (CaConfigError, CaRequestError; src/ca/errors.ts)            |          |                            |
+ * | a CA backend or its secret store did not answer: unreachable,  | yes      | (error) CaUnavailableError |
+ * |   5xx, 429 (Vault down); validation cannot conclude meanwhile  |          |                            |
+ *
+ * Every non-retryable type is one of NON_RETRYABLE_FAILURES (types.ts), which the workflow's retry
+ * policy lists too: `failFast` only takes those.
  */
 import { ApplicationFailure } from '@temporalio/activity';
+import { CaError } from '../ca/errors';
 import { ControlPlaneError, ControlPlaneTlsError } from '../controlplane/client';
 import { UnknownControlPlaneError } from './kuma-api-target';
+import type { NonRetryableFailure } from './types';
+
+/** A failure the workflow must not retry, of one of the contract's types. */
+export function failFast(message: string, type: NonRetryableFailure): ApplicationFailure {
+  return ApplicationFailure.nonRetryable(message, type);
+}
 
 export function isRetryableStatus(error: ControlPlaneError): boolean {
   return error.status >= 500 || error.status === 409 || error.status === 429 || (error.status === 422 && error.pending.length > 0);
 }
 
-/** Turns a control plane failure into the contract above; anything else passes through unchanged. */
+/** Turns a control plane or CA failure into the contract above; anything else passes through unchanged. */
 export function asActivityFailure(err: unknown): unknown {
   if (err instanceof ApplicationFailure) return err;
-  if (err instanceof ControlPlaneTlsError) return ApplicationFailure.nonRetryable(err.message, 'ControlPlaneCredentials');
-  if (err instanceof UnknownControlPlaneError) return ApplicationFailure.nonRetryable(err.message, 'UnsupportedControlPlane');
+  if (err instanceof ControlPlaneTlsError) return failFast(err.message, 'ControlPlaneCredentials');
+  if (err instanceof UnknownControlPlaneError) return failFast(err.message, 'UnsupportedControlPlane');
   if (err instanceof ControlPlaneError && !isRetryableStatus(err)) {
     const type = err.status === 401 || err.status === 403 ? 'ControlPlaneCredentials' : 'ControlPlaneRefused';
-    return ApplicationFailure.nonRetryable(`the control plane refused: ${err.message}`, type);
+    return failFast(`the control plane refused: ${err.message}`, type);
   }
+  if (err instanceof CaError && !err.retryable) return failFast(`${err.path ? `${err.path}: ` : ''}${err.message}`, 'InvalidCaBackend');
   return err;
 }
 

@@ -3,10 +3,11 @@
  * is validated with the backend's own checks (for vault: a test issue), reading Secrets from the
  * control plane, so key material never passes through the workflow.
  */
-import { validateBackends } from '../ca/registry';
+import { validateBackend } from '../ca/registry';
 import type { SecretStore } from '../ca/types';
 import { ControlPlaneClient, type ControlPlaneConnection } from '../controlplane/client';
 import type { Mesh } from '../mesh/schema';
+import { Issues } from '../mesh/validate-issues';
 import { KumaApiTarget } from './kuma-api-target';
 import type { MeshTarget, MeshTargetIdentity } from './mesh-target';
 import { DEFAULT_KUMA_SETTLE_MS } from './proxy-insights';
@@ -44,14 +45,15 @@ export function meshTargetFor(connection: ControlPlaneConnection): MeshTarget {
 
 export function rotationActivitiesFor(connections: ActivityConnections, target: MeshTarget = meshTargetFor(connections.controlPlane)): RotationActivities {
   const secrets = new TargetSecrets(target);
+  // Only the new backend (the others are live already), rooted at its own index; a CA that does not
+  // answer throws CaUnavailableError, which the retry contract retries (failures.ts).
   const validateTargetBackend: TargetBackendValidator = async (mesh: Mesh, backendIndex: number) => {
     const backend = mesh.mtls?.backends?.[backendIndex];
     if (!backend) return { errors: [], warnings: [] };
-    // Only the new backend: the others are live already.
-    const onlyNew: Mesh = { ...mesh, mtls: { ...mesh.mtls, backends: [backend] } };
-    const result = await validateBackends(onlyNew, { mesh: mesh.name, secrets, vaultDefaults: connections.vault });
-    const fixPath = (issue: { path: string; message: string }) => ({ ...issue, path: issue.path.replace(/^mtls\.backends\[0\]/, `mtls.backends[${backendIndex}]`) });
-    return { errors: result.errors.map(fixPath), warnings: result.warnings.map(fixPath) };
+    const issues = Issues.collect();
+    const ctx = { mesh: mesh.name, secrets, vaultDefaults: connections.vault };
+    await validateBackend(ctx, backend, issues.at('mtls', 'backends', backendIndex), { skipValidation: mesh.mtls?.skipValidation === true, unavailable: 'throw' });
+    return issues.result;
   };
   return createRotationActivities({ target, validateTargetBackend, insightSettleMs: insightSettleMsFor(connections.insightSettleMs) });
 }

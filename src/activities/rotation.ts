@@ -2,13 +2,14 @@
  * Thin adapters from the rotation workflow's intents to a mesh target (a Kuma API control plane, or
  * Kubernetes) and the CA backends. What is retried and what is not: failures.ts.
  */
-import { ApplicationFailure, Context } from '@temporalio/activity';
+import { Context } from '@temporalio/activity';
 import type { ProxySnapshot } from '../mesh/insights';
 import { groupProxyStates } from '../mesh/insights';
 import { planRotation } from '../mesh/plan';
 import type { Mesh } from '../mesh/schema';
 import { validateMesh } from '../mesh/validate';
-import { underFailureContract } from './failures';
+import { distinctIssues } from '../mesh/validate-issues';
+import { failFast, underFailureContract } from './failures';
 import { multiBackendRotationRefusal } from './kuma-api-target';
 import { type MeshRead, type MeshTarget, type MeshTargetIdentity, MeshRevisionConflict } from './mesh-target';
 import { readSettledProxies } from './proxy-insights';
@@ -57,24 +58,25 @@ export function createRotationActivities(deps: RotationActivityDeps): RotationAc
 
   async function preflight(input: PreflightInput): Promise<PreflightResult> {
     const identity = await target.identify();
-    if (!identity.capabilities.multiBackendRotation) throw ApplicationFailure.nonRetryable(multiBackendRotationRefusal(identity), 'UnsupportedControlPlane');
+    if (!identity.capabilities.multiBackendRotation) throw failFast(multiBackendRotationRefusal(identity), 'UnsupportedControlPlane');
     const found = await target.getMesh(input.mesh);
-    if (!found) throw ApplicationFailure.nonRetryable(`mesh "${input.mesh}" does not exist on the control plane`, 'MeshNotFound');
+    if (!found) throw failFast(`mesh "${input.mesh}" does not exist on the control plane`, 'MeshNotFound');
     const current = found.mesh;
     const planned = planRotation(current, input.target);
     if (!planned.ok) {
-      throw ApplicationFailure.nonRetryable(planned.errors.map((e) => `${e.path}: ${e.message}`).join('; '), 'InvalidRotationTarget');
+      throw failFast(planned.errors.map((e) => `${e.path}: ${e.message}`).join('; '), 'InvalidRotationTarget');
     }
     // Validate the mesh as step 1 will write it: the current backends plus the new one.
     const withNewBackend = planned.plan.steps.find((s) => s.name === 'add-backend')?.mesh ?? current;
     const staticCheck = validateMesh(withNewBackend, undefined);
     const index = (withNewBackend.mtls?.backends ?? []).findIndex((b) => b.name === planned.plan.to);
     const backendCheck = await deps.validateTargetBackend(withNewBackend, index);
-    const errors = [...staticCheck.errors, ...backendCheck.errors];
+    // Both checks may see the same fault (a conf the schema and the backend both reject): say it once.
+    const errors = distinctIssues([...staticCheck.errors, ...backendCheck.errors]);
     if (errors.length > 0) {
-      throw ApplicationFailure.nonRetryable(errors.map((e) => `${e.path}: ${e.message}`).join('; '), 'InvalidRotationTarget');
+      throw failFast(errors.map((e) => `${e.path}: ${e.message}`).join('; '), 'InvalidRotationTarget');
     }
-    return { current, currentVersion: numberedVersion(found) ?? 0, warnings: [...staticCheck.warnings, ...backendCheck.warnings] };
+    return { current, currentVersion: numberedVersion(found) ?? 0, warnings: distinctIssues([...staticCheck.warnings, ...backendCheck.warnings]) };
   }
 
   /** Our control plane's mesh version; undefined on targets that do not number them. */
@@ -93,7 +95,7 @@ export function createRotationActivities(deps: RotationActivityDeps): RotationAc
   async function applyMeshVersion(input: ApplyMeshInput): Promise<ApplyMeshResult> {
     for (let attempt = 0; attempt < 3; attempt++) {
       const found = await target.getMesh(input.mesh);
-      if (!found) throw ApplicationFailure.nonRetryable(`mesh "${input.mesh}" disappeared during the rotation`, 'MeshNotFound');
+      if (!found) throw failFast(`mesh "${input.mesh}" disappeared during the rotation`, 'MeshNotFound');
       const version = numberedVersion(found);
       const unchangedSincePlanned = input.previous ? sameMesh(found.mesh, input.previous) : version === input.expectedVersion;
       const alreadyApplied = input.previous ? sameMesh(found.mesh, input.desired) : version === input.expectedVersion + 1 && sameMtls(found.mesh, input.desired);
@@ -108,7 +110,7 @@ export function createRotationActivities(deps: RotationActivityDeps): RotationAc
         throw err;
       }
     }
-    throw ApplicationFailure.nonRetryable(
+    throw failFast(
       `mesh "${input.mesh}" was changed outside the rotation (it no longer is what the rotation wrote at version ${input.expectedVersion}); inspect it and start again`,
       'MeshChangedOutsideRotation',
     );

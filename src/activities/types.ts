@@ -66,4 +66,7 @@ export const NON_RETRYABLE_FAILURES = [
   'UnsupportedControlPlane',
   'ControlPlaneRefused',
   'ControlPlaneCredentials',
+  'InvalidCaBackend',
 ] as const;
+
+export type NonRetryableFailure = (typeof NON_RETRYABLE_FAILURES)[number];

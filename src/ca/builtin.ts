@@ -120,7 +120,9 @@ export const builtinBackend: CaBackend = {
     try {
       await storedMaterial(ctx, backend, found);
     } catch (error) {
-      if (error instanceof CaUnavailableError) issues.error(error.message);
+      // An unusable stored CA is in `found` already; a secret store that does not answer
+      // (CaUnavailableError) is transient: the registry decides what that means for the caller.
+      if (!(error instanceof CaConfigError)) throw error;
     }
     const stored = `the stored CA (secrets ${builtinCertSecretName(ctx.mesh, backend.name)}, ${builtinKeySecretName(ctx.mesh, backend.name)})`;
     for (const issue of found.result.errors) issues.error(`${stored}: ${issue.message}`);

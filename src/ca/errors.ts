@@ -19,7 +19,9 @@
  * - vault    any call: conf invalid or credentials refused (403), no such mount or role (404), other
  *            4xx → CaConfigError; Vault unreachable, timeout, 5xx, 429 → CaUnavailableError.
  *   issue: Vault refused the CSR or the identity (400) → CaRequestError.
- * `validate` never throws for bad input: it reports findings with paths instead.
+ * `validate` never throws for bad input: it reports findings with paths instead. A CA or secret store
+ * that does not answer proves nothing about the input: validate throws CaUnavailableError, and the
+ * registry either rethrows it at its full path (activities, CLI: retried / exit 1) or reports it.
  */
 
 export interface CaErrorDetails {

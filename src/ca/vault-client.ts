@@ -81,7 +81,7 @@ export class VaultClient {
     }
     const code = (error as { code?: unknown }).code;
     const reason = typeof code === 'string' ? code : 'no answer';
-    return new CaUnavailableError(`cannot reach Vault at ${this.settings.address} to ${what}: ${reason}`);
+    return new CaUnavailableError(`Vault is unreachable at ${this.settings.address} (${reason}): could not ${what}`);
   }
 }
 

@@ -84,6 +84,16 @@ class VaultIssuer implements Issuer {
   }
 }
 
+/**
+ * Vault did not answer (unreachable, 5xx, 429): validation cannot conclude either way, so this is no
+ * finding but a transient failure, thrown at the field that names the server (errors.ts).
+ */
+function rethrowIfUnavailable(error: unknown): void {
+  if (error instanceof CaUnavailableError) {
+    throw new CaUnavailableError(error.message, { path: error.path ?? 'conf.fromCp.address', status: error.status, upstreamErrors: error.upstreamErrors });
+  }
+}
+
 /** Live checks, in order; later ones are skipped once an earlier one fails (they would only repeat it). */
 async function validateLive(ctx: CaContext, backend: Backend, settings: VaultSettings, issues: Issues): Promise<void> {
   const base = issues.at('conf', 'fromCp');
@@ -94,6 +104,7 @@ async function validateLive(ctx: CaContext, backend: Backend, settings: VaultSet
     try {
       await client.lookupSelf();
     } catch (error) {
+      rethrowIfUnavailable(error);
       const status = error instanceof CaError ? error.status : undefined;
       const at = status === undefined ? base.at('address') : settings.tokenPath === 'VAULT_TOKEN' ? base.at('auth') : issues.at(settings.tokenPath);
       at.error(status === 403 ? 'Vault rejected the credentials (permission denied): the token is invalid or expired' : message(error));
@@ -109,6 +120,7 @@ async function validateLive(ctx: CaContext, backend: Backend, settings: VaultSet
       issues.error(`certificates would live ${validityMs / 1000}s but role "${settings.role}" allows at most max_ttl=${maxTtlSeconds}s`, 'dpCert', 'rotation', 'expiration');
     }
   } catch (error) {
+    rethrowIfUnavailable(error);
     const status = error instanceof CaError ? error.status : undefined;
     if (status === 404) {
       const noMount = error instanceof CaError && error.upstreamErrors.some((e) => e.includes('no handler for route'));
@@ -132,6 +144,7 @@ async function validateLive(ctx: CaContext, backend: Backend, settings: VaultSet
     const spiffe = identityUris(ctx.mesh, service, {})[0] as string;
     if (!leaf?.uris.includes(spiffe)) base.error(`role "${settings.role}" signed a test certificate without the URI SAN ${spiffe}: the role must allow it (allowed_uri_sans) and take SANs from the request (use_csr_sans=false)`, 'role');
   } catch (error) {
+    rethrowIfUnavailable(error);
     base.error(`a test signing failed: ${message(error)}`, 'role');
     return;
   }
@@ -139,6 +152,7 @@ async function validateLive(ctx: CaContext, backend: Backend, settings: VaultSet
   try {
     await readRoots(client, settings);
   } catch (error) {
+    rethrowIfUnavailable(error);
     base.error(`cannot read the CA chain: ${message(error)}`, 'pki');
   }
 }
@@ -147,7 +161,10 @@ export const vaultBackend: CaBackend = {
   type: 'vault',
 
   async validate(ctx, backend, issues) {
-    const { settings, errors } = await loadVaultSettings(ctx, backend);
+    const { settings, errors, transient } = await loadVaultSettings(ctx, backend);
+    const first = errors[0];
+    // A secret store that did not answer: the conf may well be right, so no finding (see connect()).
+    if (transient && first) throw new CaUnavailableError(first.message, { path: first.path });
     for (const error of errors) issues.error(error.message, error.path);
     if (settings && errors.length === 0) await validateLive(ctx, backend, settings, issues);
   },

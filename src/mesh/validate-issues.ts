@@ -4,7 +4,7 @@
  * backend's conf rules write `cert`, not `mtls.backends[2].conf.cert`. Pure.
  */
 import type { z } from 'zod';
-import type { ValidationResult } from './schema';
+import type { ValidationIssue, ValidationResult } from './schema';
 
 /** A field name, a list index, or a map key (printed `tags["kuma.io/zone"]`, as Kuma does). */
 export type PathSegment = string | number | { key: string };
@@ -18,6 +18,17 @@ export function appendPath(base: string, segments: readonly PathSegment[]): stri
     else if (segment !== '') path += `.${segment}`;
   }
   return path;
+}
+
+/** The findings in order, each path + message once (two checks may report the same fault). */
+export function distinctIssues(issues: readonly ValidationIssue[]): ValidationIssue[] {
+  const seen = new Set<string>();
+  return issues.filter((issue) => {
+    const key = JSON.stringify([issue.path, issue.message]);
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
 }
 
 export class Issues {

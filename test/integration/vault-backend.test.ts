@@ -44,13 +44,26 @@ describe('vault backend validation', () => {
     expect(JSON.stringify(result)).not.toContain(badToken);
   });
 
-  it('reports a missing role, a missing mount and an unreachable server at their paths', async () => {
+  it('reports a missing role and a missing mount at their paths', async () => {
     const noRole = await validate(withFromCp(pki.backend('vault-1'), { role: 'nope' }));
     expect(noRole.errors).toEqual([{ path: `${PREFIX}.conf.fromCp.role`, message: expect.stringMatching(/does not exist/) }]);
     const noMount = await validate(withFromCp(pki.backend('vault-1'), { pki: 'no-such-mount' }));
     expect(noMount.errors).toEqual([{ path: `${PREFIX}.conf.fromCp.pki`, message: expect.stringMatching(/no PKI secrets engine/) }]);
-    const unreachable = await validate(withFromCp(pki.backend('vault-1'), { address: 'http://127.0.0.1:1' }));
-    expect(unreachable.errors).toEqual([{ path: `${PREFIX}.conf.fromCp.address`, message: expect.stringMatching(/cannot reach Vault.*ECONNREFUSED/) }]);
+  });
+
+  it('an unreachable Vault is no finding for callers that retry: it throws CaUnavailableError at the address', async () => {
+    const unreachable = withFromCp(pki.backend('vault-1'), { address: 'http://127.0.0.1:1' });
+    const issues = Issues.collect();
+    const validation = validateBackend(ctx, unreachable, issues.at(PREFIX), { unavailable: 'throw' });
+    await expect(validation).rejects.toMatchObject({
+      name: 'CaUnavailableError',
+      retryable: true,
+      path: `${PREFIX}.conf.fromCp.address`,
+      message: expect.stringMatching(/^Vault is unreachable at http:\/\/127\.0\.0\.1:1 \(ECONNREFUSED\)/),
+    });
+    expect(issues.result).toEqual({ errors: [], warnings: [] });
+    // An admission that answers 400 either way (the default) still gets it as a finding at that path.
+    expect((await validate(unreachable)).errors).toEqual([{ path: `${PREFIX}.conf.fromCp.address`, message: expect.stringMatching(/^Vault is unreachable.*ECONNREFUSED/) }]);
   });
 
   it('reports a certificate lifetime above the role max_ttl at dpCert.rotation.expiration', async () => {

@@ -3,38 +3,14 @@
  * with what the rotation last wrote, then write. Against an in-memory mesh target.
  */
 import { ApplicationFailure } from '@temporalio/activity';
-import type { MeshRead, MeshTarget, MeshTargetIdentity } from '../../../src/activities/mesh-target';
-import { MeshRevisionConflict } from '../../../src/activities/mesh-target';
 import { createRotationActivities } from '../../../src/activities/rotation';
 import type { Mesh } from '../../../src/mesh/schema';
-
-const KONG_MESH: MeshTargetIdentity = {
-  product: 'kong-mesh',
-  description: 'Kong Mesh 2.14.3',
-  capabilities: { revisions: 'none', reissue: false, pushedAcks: false, multiBackendRotation: true },
-};
+import { memoryMeshTarget } from './memory-target';
 
 const mesh = (enabled: string, backends: string[]): Mesh => ({ type: 'Mesh', name: 'default', mtls: { enabledBackend: enabled, backends: backends.map((name) => ({ name, type: 'builtin' })) } });
 
-/** A mesh target holding one mesh; `numbered` gives it revisions that a stale write conflicts with. */
 function memoryTarget(initial: Mesh, numbered = false) {
-  const state = { mesh: initial, revision: 1, writes: 0, beforeWrite: undefined as (() => void) | undefined };
-  const target: MeshTarget = {
-    identify: async () => (numbered ? { ...KONG_MESH, capabilities: { ...KONG_MESH.capabilities, revisions: 'numbered' } } : KONG_MESH),
-    getMesh: async (): Promise<MeshRead> => ({ mesh: state.mesh, ...(numbered ? { revision: String(state.revision) } : {}) }),
-    putMesh: async (written, opts) => {
-      state.beforeWrite?.();
-      state.beforeWrite = undefined;
-      if (opts.ifRevision !== undefined && opts.ifRevision !== String(state.revision)) throw new MeshRevisionConflict(written.name, 'stale');
-      state.mesh = written;
-      state.revision++;
-      state.writes++;
-      return numbered ? { revision: String(state.revision) } : {};
-    },
-    getSecret: async () => undefined,
-    putSecret: async () => undefined,
-    readProxies: async () => ({ proxies: [] }),
-  };
+  const { state, target } = memoryMeshTarget(initial, { numbered });
   const activities = createRotationActivities({ target, validateTargetBackend: async () => ({ errors: [], warnings: [] }), insightSettleMs: () => 0 });
   return { state, activities };
 }

@@ -1,6 +1,8 @@
 /** The activities' retry contract (src/activities/failures.ts), branch by branch. */
 import { ApplicationFailure } from '@temporalio/activity';
 import { asActivityFailure } from '../../../src/activities/failures';
+import { NON_RETRYABLE_FAILURES } from '../../../src/activities/types';
+import { CaConfigError, CaRequestError, CaUnavailableError } from '../../../src/ca/errors';
 import { identityFromIndex, multiBackendRotationRefusal, UnknownControlPlaneError } from '../../../src/activities/kuma-api-target';
 import { ControlPlaneError, ControlPlaneTlsError, ControlPlaneUnreachableError } from '../../../src/controlplane/client';
 
@@ -36,6 +38,28 @@ describe('retry contract of the activities', () => {
       expect(failure.nonRetryable).toBe(true);
       expect(failure.type).toBe('ControlPlaneCredentials');
     }
+  });
+});
+
+describe('retry contract: CA backend failures (src/ca/errors.ts)', () => {
+  it('a refused conf, credentials or request fails at once, as InvalidCaBackend, naming the field', () => {
+    const refused = [
+      new CaConfigError('Vault refused to look up the token (HTTP 403): permission denied', { path: 'mtls.backends[1].conf.fromCp.auth.token', status: 403 }),
+      new CaRequestError('Vault refused to sign (HTTP 400): URI SANs not allowed', { status: 400 }),
+    ];
+    for (const err of refused) {
+      const failure = asActivityFailure(err) as ApplicationFailure;
+      expect(failure).toBeInstanceOf(ApplicationFailure);
+      expect(failure).toMatchObject({ type: 'InvalidCaBackend', nonRetryable: true });
+      expect(NON_RETRYABLE_FAILURES).toContain(failure.type);
+      expect(failure.message).toBe(err.path ? `${err.path}: ${err.message}` : err.message);
+    }
+  });
+
+  it('a CA that did not answer (Vault down, 5xx, 429) is retried', () => {
+    const down = new CaUnavailableError('Vault is unreachable at http://127.0.0.1:1 (ECONNREFUSED): could not look up the token');
+    expect(asActivityFailure(down)).toBe(down);
+    expect(NON_RETRYABLE_FAILURES).not.toContain(down.name);
   });
 });
 
