@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import { validateBackends } from '../ca/registry';
 import { MemorySecretStore } from '../ca/memory-secret-store';
 import { validateDocuments, type DocumentsValidation } from '../mesh/validate';
+import { distinctIssues } from '../mesh/validate-issues';
 import { CliError, EXIT_REFUSED, errorMessage } from './errors';
 import type { Settings } from './settings';
 
@@ -22,11 +23,12 @@ export async function checkDocuments(text: string, settings: Pick<Settings, 'vau
   const secrets = new MemorySecretStore(
     (result.secrets ?? []).map((s) => ({ mesh: s.mesh, name: s.name, data: Buffer.from(s.data, 'base64') })),
   );
-  const backends = await validateBackends(mesh, {
-    mesh: mesh.name,
-    secrets,
-    vaultDefaults: { address: settings.vaultAddress, token: settings.vaultToken },
-  });
-  const errors = [...result.errors, ...backends.errors];
-  return { ...result, valid: errors.length === 0, errors, warnings: [...result.warnings, ...backends.warnings] };
+  // A CA that does not answer throws CaUnavailableError: main.ts says "transient", never "invalid".
+  const backends = await validateBackends(
+    mesh,
+    { mesh: mesh.name, secrets, vaultDefaults: { address: settings.vaultAddress, token: settings.vaultToken } },
+    { unavailable: 'throw' },
+  );
+  const errors = distinctIssues([...result.errors, ...backends.errors]);
+  return { ...result, valid: errors.length === 0, errors, warnings: distinctIssues([...result.warnings, ...backends.warnings]) };
 }

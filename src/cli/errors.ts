@@ -1,4 +1,6 @@
 /** How the CLI fails: one clear line on stderr and the exit code of the contract (README). */
+import { CaError } from '../ca/errors';
+
 export const EXIT_OK = 0;
 export const EXIT_UNEXPECTED = 1;
 export const EXIT_REFUSED = 2;
@@ -16,4 +18,15 @@ export class CliError extends Error {
 
 export function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
+}
+
+/**
+ * A CA backend's failure as one line naming the field: a CA that did not answer (CaUnavailableError)
+ * is the environment, exit 1, and says it is transient; a refused conf or request is invalid input, exit 2.
+ */
+export function caFailureForCli(err: CaError): CliError {
+  const line = `${err.path ? `${err.path}: ` : ''}${err.message}`.replace(/\s*\n\s*/g, ' ');
+  return err.retryable
+    ? new CliError(`${line} (transient: try again once it answers)`, EXIT_UNEXPECTED)
+    : new CliError(line, EXIT_REFUSED);
 }

@@ -8,7 +8,8 @@
 import os from 'node:os';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { CONTROL_UPDATES, type ControlName } from '../workflows/messages';
-import { CliError, EXIT_REFUSED, EXIT_UNEXPECTED, errorMessage } from './errors';
+import { CaError } from '../ca/errors';
+import { caFailureForCli, CliError, EXIT_REFUSED, EXIT_UNEXPECTED, errorMessage } from './errors';
 import { loadSettings, SettingsError, temporalConnectionOptions, type ConnectionFlags } from './settings';
 
 /**
@@ -167,6 +168,11 @@ export function buildProgram(run: (action: () => Promise<number>) => Promise<voi
   return program;
 }
 
+function reportFailure(err: CliError | SettingsError): number {
+  process.stderr.write(`ca-rotate: ${err.message}\n`);
+  return err instanceof CliError ? err.exitCode : EXIT_REFUSED;
+}
+
 export async function main(argv: string[]): Promise<number> {
   let exitCode = 0;
   const run = async (action: () => Promise<number>): Promise<void> => {
@@ -181,10 +187,8 @@ export async function main(argv: string[]): Promise<number> {
       // --help and --version exit 0; a usage error (unknown flag, missing option) is invalid input.
       return err.exitCode === 0 ? 0 : EXIT_REFUSED;
     }
-    if (err instanceof CliError || err instanceof SettingsError) {
-      process.stderr.write(`ca-rotate: ${err.message}\n`);
-      return err instanceof CliError ? err.exitCode : EXIT_REFUSED;
-    }
+    if (err instanceof CaError) return reportFailure(caFailureForCli(err));
+    if (err instanceof CliError || err instanceof SettingsError) return reportFailure(err);
     process.stderr.write(`ca-rotate: unexpected error: ${errorMessage(err)}\n`);
     if (process.env.CA_ROTATE_DEBUG && err instanceof Error) process.stderr.write(`${err.stack}\n`);
     return EXIT_UNEXPECTED;

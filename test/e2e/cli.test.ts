@@ -10,7 +10,9 @@ import os from 'node:os';
 import path from 'node:path';
 import YAML from 'yaml';
 import type { LocalStack } from '../../src/cli/stack';
+import { freePort } from '../../src/devstack/ports';
 import { caCommonName, generateCa } from '../../src/pki';
+import { testServers } from '../harness/env';
 import { referenceYamlBlocks, REFERENCE_PATH } from '../fixtures/mesh/reference';
 import { startTestStack, uniqueName, waitForStatus } from './support';
 
@@ -175,6 +177,29 @@ describe('ca-rotate without a control plane: validate and plan from files', () =
     const result = json(malformed);
     expect(result.valid).toBe(false);
     expect(result.errors).toEqual([{ path: 'documents[0]', message: expect.stringMatching(/^invalid YAML: .*line \d+/) }]);
+  });
+
+  it('validate, vault backend: Vault unreachable is transient (1, one line), refused credentials are invalid (2)', async () => {
+    const vaultTarget = (address: string, tokenBase64: string) =>
+      tempFile(fs.readFileSync(example('target-vault.yaml'), 'utf8').replace('http://openbao:8200', address).replace('ZGV2LXJvb3QtdG9rZW4=', tokenBase64));
+    const closed = `http://127.0.0.1:${await freePort()}`;
+    const down = vaultTarget(closed, b64('dev-root-token'));
+    const [plain, asJson] = await Promise.all([cli(['validate', '-f', down]), cli(['validate', '-f', down, '--json'])]);
+    for (const run of [plain, asJson]) {
+      expectExit(run, 1);
+      expect(run.stdout).toBe('');
+      const line = oneLine(run.stderr);
+      expect(line).toMatch(new RegExp(`^ca-rotate: mtls\\.backends\\[0\\]\\.conf\\.fromCp\\.address: Vault is unreachable at ${closed} \\(ECONNREFUSED\\)`));
+      expect(line).toContain('transient');
+      expect(line).not.toContain('invalid');
+    }
+
+    const badToken = `s.${Date.now().toString(36)}not-a-token`;
+    const refused = await cli(['validate', '-f', vaultTarget(testServers().vaultAddress, b64(badToken))]);
+    expectExit(refused, 2);
+    expect(refused.stdout).toContain(': invalid');
+    expect(refused.stdout).toMatch(/error: mtls\.backends\[0\]\.conf\.fromCp\.auth\.token: Vault rejected the credentials/);
+    expect(refused.stdout + refused.stderr).not.toContain(badToken);
   });
 
   it('validate: a missing -f is a usage error (2)', async () => {
