@@ -20,6 +20,13 @@ export default tseslint.config(
     },
   },
   {
+    // The Kubernetes room sits between the control plane and the activities: nothing above it.
+    files: ['src/kubernetes/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: ['../activities/*', '../cli/*', '../workflows/*', '../dataplane/*', '../worker'] }],
+    },
+  },
+  {
     files: ['**/*.js', '**/*.cjs'],
     languageOptions: { sourceType: 'commonjs', globals: { require: 'readonly', module: 'writable', __dirname: 'readonly', process: 'readonly' } },
     rules: { '@typescript-eslint/no-require-imports': 'off' },

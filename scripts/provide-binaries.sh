@@ -2,11 +2,12 @@
 # Provides the real servers the project runs against: the Temporal CLI (dev server) and OpenBao
 # (a Vault-API server), each looked for first, then built once from the Go module proxy into a cache
 # outside the repository and reused; and, for the Kuma suites only, the real kuma-cp and kumactl,
-# unpacked from `../shared/kuma/*.xz` beside the checkout when that folder exists (never downloaded).
-# Prints what it did; the last lines are `temporal=PATH`, `bao=PATH`, `kuma-cp=PATH`, `kumactl=PATH`
-# (empty when unavailable) for scripts to read; `temporal-server` prints `server=PATH` and `sql-tool=PATH`
-# (the Temporal server and its schema tool, for the PostgreSQL test).
-# Usage: provide-binaries.sh [temporal] [bao] [kuma-cp] [kumactl] [temporal-server]   (default: temporal and bao)
+# unpacked from `../shared/kuma/*.xz` beside the checkout when that folder exists (never downloaded);
+# and, for Kubernetes mode, kube-apiserver built like OpenBao (etcd comes from Debian's etcd-server).
+# Prints what it did; the last lines are `temporal=PATH`, `bao=PATH`, `kuma-cp=PATH`, `kumactl=PATH`,
+# `kube-apiserver=PATH` (empty when unavailable) for scripts to read; `temporal-server` prints
+# `server=PATH` and `sql-tool=PATH` (the Temporal server and its schema tool, for the PostgreSQL test).
+# Usage: provide-binaries.sh [temporal] [bao] [kuma-cp] [kumactl] [temporal-server] [kube-apiserver]   (default: temporal and bao)
 set -euo pipefail
 
 cache_dir="${MESH_CA_ROTATOR_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/mesh-ca-rotator}"
@@ -18,6 +19,7 @@ TEMPORAL_CLI_VERSION="v1.5.1"
 # commit is pinned. This one is the v2.4.0 release commit, which the module proxy serves.
 OPENBAO_PSEUDO_VERSION="v0.0.0-20250828202315-f9407a27fbee"
 OPENBAO_API_VERSION="v2.4.0"
+KUBERNETES_VERSION="v1.37.2"
 
 say() { echo "provide-binaries: $*" >&2; }
 
@@ -142,6 +144,49 @@ provide_temporal_server() {
   echo "server=$bin_dir/temporal-server"; echo "sql-tool=$bin_dir/temporal-sql-tool"
 }
 
+# kube-apiserver cannot be `go install`ed (k8s.io/kubernetes replaces its staging modules with local
+# paths), so a wrapper module requires it and replaces each staging module by its published v0.x release.
+provide_kube_apiserver() {
+  if [ -n "${KUBE_APISERVER_PATH:-}" ] && [ -x "$KUBE_APISERVER_PATH" ]; then
+    say "kube-apiserver: using KUBE_APISERVER_PATH=$KUBE_APISERVER_PATH"; echo "$KUBE_APISERVER_PATH"; return
+  fi
+  if command -v kube-apiserver >/dev/null 2>&1; then
+    say "kube-apiserver: using $(command -v kube-apiserver) from PATH"; command -v kube-apiserver; return
+  fi
+  if [ -x "$bin_dir/kube-apiserver" ]; then
+    say "kube-apiserver: using cached $bin_dir/kube-apiserver"; echo "$bin_dir/kube-apiserver"; return
+  fi
+  if ! have_go; then
+    say "kube-apiserver: not found and no Go toolchain: set KUBE_APISERVER_PATH, or install Go"; echo ""; return
+  fi
+  say "kube-apiserver: building k8s.io/kubernetes $KUBERNETES_VERSION from the Go module proxy (first time only, ~10 minutes)"
+  local start=$SECONDS src="$cache_dir/kube-apiserver-wrapper"
+  local staging_version="v0.${KUBERNETES_VERSION#v1.}"
+  mkdir -p "$src"
+  local kubernetes_mod
+  kubernetes_mod="$(cd "$src" && go mod download -json "k8s.io/kubernetes@$KUBERNETES_VERSION" | sed -n 's/^\t"GoMod": "\(.*\)",$/\1/p')"
+  {
+    printf 'module meshcarotator/kubeapiserver\n\ngo 1.24\n\nrequire k8s.io/kubernetes %s\n\nreplace (\n' "$KUBERNETES_VERSION"
+    sed -n 's#^\t\(k8s.io/[a-z0-9-]*\) => ./staging/src/.*#\t\1 => \1 '"$staging_version"'#p' "$kubernetes_mod"
+    printf ')\n'
+  } > "$src/go.mod"
+  cat > "$src/tools.go" <<'GOTOOLS'
+//go:build tools
+
+// Keeps k8s.io/kubernetes/cmd/kube-apiserver (a main package) in this module's graph; it is built with
+// `go build k8s.io/kubernetes/cmd/kube-apiserver`, using its own main.
+package tools
+
+import _ "k8s.io/kubernetes/cmd/kube-apiserver"
+GOTOOLS
+  ( cd "$src" && CGO_ENABLED=0 GOFLAGS=-buildvcs=false go mod tidy >&2 \
+    && CGO_ENABLED=0 GOFLAGS=-buildvcs=false go build -mod=mod -trimpath \
+         -ldflags "-s -w -X k8s.io/component-base/version.gitVersion=$KUBERNETES_VERSION" \
+         -o "$bin_dir/kube-apiserver" k8s.io/kubernetes/cmd/kube-apiserver >&2 )
+  say "kube-apiserver: built in $((SECONDS - start)) s"
+  echo "$bin_dir/kube-apiserver"
+}
+
 wanted=("$@")
 [ ${#wanted[@]} -gt 0 ] || wanted=(temporal bao)
 for what in "${wanted[@]}"; do
@@ -151,6 +196,7 @@ for what in "${wanted[@]}"; do
     kuma-cp) echo "kuma-cp=$(provide_kuma_cp)" ;;
     kumactl) echo "kumactl=$(provide_kumactl)" ;;
     temporal-server) provide_temporal_server ;;
-    *) say "unknown binary '$what' (expected temporal, bao, kuma-cp, kumactl or temporal-server)"; exit 2 ;;
+    kube-apiserver) echo "kube-apiserver=$(provide_kube_apiserver)" ;;
+    *) say "unknown binary '$what' (expected temporal, bao, kuma-cp, kumactl, temporal-server or kube-apiserver)"; exit 2 ;;
   esac
 done

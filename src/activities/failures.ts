@@ -19,6 +19,8 @@
  * |   (CaConfigError, CaRequestError; src/ca/errors.ts)            |          |                            |
  * | a CA backend or its secret store did not answer: unreachable,  | yes      | (error) CaUnavailableError |
  * |   5xx, 429 (Vault down); validation cannot conclude meanwhile  |          |                            |
+ * | Kubernetes: no kubeconfig, 401, 403 (names the verb), CRD not served, other 4xx | no | KubernetesPermanentError |
+ * | Kubernetes: unreachable, 5xx, 429, 409, our webhook's "not yet" (422)           | yes | (error)                 |
  *
  * Every non-retryable type is one of NON_RETRYABLE_FAILURES (types.ts), which the workflow's retry
  * policy lists too: `failFast` only takes those.
@@ -26,6 +28,7 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import { CaError } from '../ca/errors';
 import { ControlPlaneError, ControlPlaneTlsError } from '../controlplane/client';
+import { KubernetesPermanentError } from '../kubernetes/connection';
 import { UnknownControlPlaneError } from './kuma-api-target';
 import type { NonRetryableFailure } from './types';
 
@@ -43,6 +46,7 @@ export function asActivityFailure(err: unknown): unknown {
   if (err instanceof ApplicationFailure) return err;
   if (err instanceof ControlPlaneTlsError) return failFast(err.message, 'ControlPlaneCredentials');
   if (err instanceof UnknownControlPlaneError) return failFast(err.message, 'UnsupportedControlPlane');
+  if (err instanceof KubernetesPermanentError) return failFast(err.message, 'KubernetesPermanentError');
   if (err instanceof ControlPlaneError && !isRetryableStatus(err)) {
     const type = err.status === 401 || err.status === 403 ? 'ControlPlaneCredentials' : 'ControlPlaneRefused';
     return failFast(`the control plane refused: ${err.message}`, type);

@@ -8,6 +8,8 @@ import type { SecretStore } from '../ca/types';
 import { ControlPlaneClient, type ControlPlaneConnection } from '../controlplane/client';
 import type { Mesh } from '../mesh/schema';
 import { Issues } from '../mesh/validate-issues';
+import type { KubernetesConnection } from '../kubernetes/connection';
+import { KubernetesTarget } from './kubernetes-target';
 import { KumaApiTarget } from './kuma-api-target';
 import type { MeshTarget, MeshTargetIdentity } from './mesh-target';
 import { DEFAULT_KUMA_SETTLE_MS } from './proxy-insights';
@@ -41,6 +43,11 @@ export function insightSettleMsFor(configured: number | undefined): (identity: M
 
 export function meshTargetFor(connection: ControlPlaneConnection): MeshTarget {
   return new KumaApiTarget(new ControlPlaneClient({ timeoutMs: 30_000, ...connection }));
+}
+
+/** The Mesh and its Secrets in Kubernetes (docs/kubernetes.md). */
+export function kubernetesMeshTarget(connection: KubernetesConnection): MeshTarget {
+  return new KubernetesTarget(connection);
 }
 
 export function rotationActivitiesFor(connections: ActivityConnections, target: MeshTarget = meshTargetFor(connections.controlPlane)): RotationActivities {

@@ -67,6 +67,7 @@ export const NON_RETRYABLE_FAILURES = [
   'ControlPlaneRefused',
   'ControlPlaneCredentials',
   'InvalidCaBackend',
+  'KubernetesPermanentError',
 ] as const;
 
 export type NonRetryableFailure = (typeof NON_RETRYABLE_FAILURES)[number];

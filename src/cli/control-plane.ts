@@ -1,8 +1,12 @@
-/** The control plane for CLI commands, through the mesh target, with one clear line when it fails. */
-import { meshTargetFor } from '../activities';
+/**
+ * The control plane for CLI commands, through the mesh target, with one clear line when it fails; in
+ * Kubernetes mode the target is the API server (the Mesh resource, Secrets in the control plane's namespace).
+ */
+import { kubernetesMeshTarget, meshTargetFor } from '../activities';
 import { multiBackendRotationRefusal, UnknownControlPlaneError } from '../activities/kuma-api-target';
 import type { MeshTarget, MeshTargetIdentity } from '../activities/mesh-target';
 import { ControlPlaneClient, type ControlPlaneConnection, ControlPlaneError, ControlPlaneTlsError, ControlPlaneUnreachableError } from '../controlplane/client';
+import { KubernetesPermanentError, KubernetesTransientError, connectKubernetes } from '../kubernetes/connection';
 import type { Mesh } from '../mesh/schema';
 import { CliError, EXIT_REFUSED, EXIT_UNEXPECTED } from './errors';
 import type { Settings } from './settings';
@@ -23,10 +27,19 @@ export function controlPlaneClient(settings: Settings): ControlPlaneClient {
 }
 
 export function controlPlaneTarget(settings: Settings): MeshTarget {
+  const kubernetes = settings.kubernetes;
+  if (kubernetes) return onControlPlaneSync(settings, () => kubernetesMeshTarget(connectKubernetes(kubernetes)));
   return onControlPlaneSync(settings, () => meshTargetFor(controlPlaneConnection(settings)));
 }
 
+/** For messages: where the mesh lives, e.g. `on the control plane at URL`. */
+export function meshLocation(settings: Settings): string {
+  return settings.kubernetes ? 'in the Kubernetes cluster' : `on the control plane at ${settings.controlPlaneUrl}`;
+}
+
 function cliErrorFor(settings: Settings, err: unknown): unknown {
+  if (err instanceof KubernetesPermanentError) return new CliError(err.message, EXIT_REFUSED);
+  if (err instanceof KubernetesTransientError) return new CliError(err.message, EXIT_UNEXPECTED);
   if (err instanceof ControlPlaneUnreachableError) {
     return new CliError(`cannot reach the control plane at ${settings.controlPlaneUrl} (CA_ROTATE_CP_URL): ${err.message}`, EXIT_UNEXPECTED);
   }
@@ -69,6 +82,6 @@ export async function currentMesh(settings: Settings, name: string): Promise<{ m
   const target = controlPlaneTarget(settings);
   const identity = await onControlPlane(settings, () => target.identify());
   const found = await onControlPlane(settings, () => target.getMesh(name));
-  if (!found) throw new CliError(`mesh "${name}" does not exist on the control plane at ${settings.controlPlaneUrl}`, EXIT_REFUSED);
+  if (!found) throw new CliError(`mesh "${name}" does not exist ${meshLocation(settings)}`, EXIT_REFUSED);
   return { mesh: found.mesh, refusal: identity.capabilities.multiBackendRotation ? undefined : multiBackendRotationRefusal(identity) };
 }

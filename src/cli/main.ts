@@ -56,6 +56,10 @@ export function buildProgram(run: (action: () => Promise<number>) => Promise<voi
     .addOption(new Option('--tls-key-path <file>', 'client private key (PEM) for mTLS to Temporal (env TEMPORAL_TLS_CLIENT_KEY_PATH)'))
     .addOption(new Option('--tls-server-name <name>', "name to verify in the frontend's certificate (env TEMPORAL_TLS_SERVER_NAME)"))
     .addOption(new Option('--api-key <key>', 'Temporal Cloud API key (prefer env TEMPORAL_API_KEY: flags show in the process list)'))
+    .addOption(new Option('--kubernetes', 'Kubernetes mode: the Mesh and its Secrets live in the cluster (kubeconfig, or in-cluster config)'))
+    .addOption(new Option('--kubeconfig <file>', 'kubeconfig for Kubernetes mode (default KUBECONFIG, ~/.kube/config, in-cluster); implies --kubernetes'))
+    .addOption(new Option('--context <name>', 'kubeconfig context; implies --kubernetes'))
+    .addOption(new Option('--kube-namespace <name>', "the control plane's namespace, where its Secrets are (env CA_ROTATE_KUBE_NAMESPACE, default kuma-system)"))
     .exitOverride()
     .showHelpAfterError(false);
 
@@ -127,12 +131,21 @@ export function buildProgram(run: (action: () => Promise<number>) => Promise<voi
     .option('--host <address>', 'listen address', '127.0.0.1')
     .option('--show-token', 'print the API token if this start generated it')
     .option('--public-metrics', 'serve GET /metrics without the API token (a scraper on a trusted network)')
-    .action((o: { db: string; port: number; host: string; showToken?: boolean; publicMetrics?: boolean }) =>
+    .option('--dataplane-namespace <name>', 'Kubernetes mode: namespace of the Dataplane and DataplaneInsight resources', 'kuma-demo')
+    .option('--webhook-port <port>', 'Kubernetes mode: admission webhook port (0: any free port)', port, 0)
+    .option('--webhook-url <url>', 'Kubernetes mode: the URL the API server calls (default https://HOST:PORT/validate/meshes)')
+    .action((o: { db: string; port: number; host: string; showToken?: boolean; publicMetrics?: boolean; dataplaneNamespace: string; webhookPort: number; webhookUrl?: string }) =>
       run(async () => {
         const { runControlPlaneCommand } = load<typeof import('../controlplane/main')>('../controlplane/main');
         const s = settings();
         const temporal = { ...temporalConnectionOptions(s), namespace: s.namespace };
-        await runControlPlaneCommand({ db: o.db, port: o.port, host: o.host, showToken: o.showToken, publicMetrics: o.publicMetrics, temporal });
+        const mode = s.kubernetes
+          ? load<typeof import('./kubernetes')>('./kubernetes').controlPlaneMode(s.kubernetes, {
+              dataplaneNamespace: o.dataplaneNamespace,
+              webhook: { port: o.webhookPort, host: o.host, url: o.webhookUrl },
+            })
+          : undefined;
+        await runControlPlaneCommand({ db: o.db, port: o.port, host: o.host, showToken: o.showToken, publicMetrics: o.publicMetrics, temporal, mode });
         return 0;
       }),
     );
@@ -163,7 +176,9 @@ export function buildProgram(run: (action: () => Promise<number>) => Promise<voi
     .addOption(new Option('--to <type>', 'the new CA backend').choices(['builtin', 'provided', 'vault']).default('provided'))
     .option('--json', 'print the summary as one JSON document (last line)')
     .option('--keep', 'leave everything running to explore the Temporal UI (Ctrl-C ends it)')
-    .action((o: { proxies: number; to: 'builtin' | 'provided' | 'vault'; json?: boolean; keep?: boolean }) => run(() => load<typeof import('./commands/demo')>('./commands/demo').demoCommand(o)));
+    .action((o: { proxies: number; to: 'builtin' | 'provided' | 'vault'; json?: boolean; keep?: boolean }) =>
+      run(() => load<typeof import('./commands/demo')>('./commands/demo').demoCommand({ ...o, kubernetes: program.opts<ConnectionFlags>().kubernetes })),
+    );
 
   return program;
 }

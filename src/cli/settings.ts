@@ -43,6 +43,10 @@ const SettingsSchema = z.object({
   taskQueue: z.string().min(1),
   /** `worker`: where Prometheus scrapes the SDK's and the rotation's metrics; undefined: not exported. */
   metricsAddress: z.string().regex(HOST_PORT, 'must be host:port, e.g. 0.0.0.0:9464').optional(),
+  /** Kubernetes mode: the Mesh and its Secrets are read and written through this API server. */
+  kubernetes: z
+    .object({ kubeconfig: z.string().min(1).optional(), context: z.string().min(1).optional(), namespace: z.string().min(1).optional() })
+    .optional(),
 });
 export type Settings = z.infer<typeof SettingsSchema>;
 export type TemporalTlsSettings = z.infer<typeof TemporalTlsSchema>;
@@ -60,6 +64,10 @@ export interface ConnectionFlags {
   tlsServerName?: string;
   apiKey?: string;
   metricsAddress?: string;
+  kubernetes?: boolean;
+  kubeconfig?: string;
+  context?: string;
+  kubeNamespace?: string;
 }
 
 export class SettingsError extends Error {}
@@ -128,6 +136,10 @@ export function loadSettings(flags: ConnectionFlags, env: NodeJS.ProcessEnv = pr
     temporalUiUrl: flags.temporalUi ?? (env.TEMPORAL_UI_URL || undefined),
     taskQueue: env.CA_ROTATE_TASK_QUEUE || ROTATION_TASK_QUEUE,
     metricsAddress: flags.metricsAddress ?? (env.CA_ROTATE_METRICS_ADDRESS || undefined),
+    kubernetes:
+      flags.kubernetes || flags.kubeconfig || flags.context
+        ? { kubeconfig: flags.kubeconfig, context: flags.context, namespace: flags.kubeNamespace ?? (env.CA_ROTATE_KUBE_NAMESPACE || undefined) }
+        : undefined,
   };
   const parsed = SettingsSchema.safeParse(candidate);
   if (!parsed.success) {

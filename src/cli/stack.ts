@@ -8,8 +8,14 @@ import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { insightSettleMsFor, meshTargetFor, rotationActivitiesFor } from '../activities';
+import { insightSettleMsFor, kubernetesMeshTarget, meshTargetFor, rotationActivitiesFor } from '../activities';
 import { InsightWatcher } from '../activities/insight-watcher';
+import { type KubernetesConnection, connectKubernetes } from '../kubernetes/connection';
+import { KubernetesControlPlaneMode } from '../kubernetes/controlplane-mode';
+import { KubernetesInsightWatcher } from '../kubernetes/insight-watcher';
+import { applyObjects } from '../kubernetes/manifests';
+import { KubernetesMeshTarget } from '../kubernetes/mesh-target';
+import { newMeshObject } from '../kubernetes/resources';
 import { generateCa, caCommonName } from '../pki/ca-certificate';
 import { ControlPlaneClient } from '../controlplane/client';
 import type { TemporalTarget } from '../controlplane/ack-relay';
@@ -52,6 +58,29 @@ export interface LocalStackOptions {
   insightSettleMs?: number;
   workDir?: string;
   log?: (line: string) => void;
+  /** Kubernetes mode: the Mesh and its Secrets live in this API server, edited through it. */
+  kubernetes?: KubernetesStackOptions;
+}
+
+export interface KubernetesStackOptions {
+  /** For the control plane and the setup (kuma-cp has broad rights of its own on Kubernetes). */
+  controlPlaneKubeconfig: string;
+  /** The worker's identity, e.g. one bound to deploy/kubernetes/rbac.yaml; default the control plane's. */
+  workerKubeconfig?: string;
+  /** The control plane's namespace (Secrets); default kuma-system. */
+  namespace?: string;
+  /** Where the proxies' Dataplane and DataplaneInsight resources go; default kuma-demo. */
+  dataplaneNamespace?: string;
+}
+
+/** The Kubernetes side of a stack in Kubernetes mode. */
+export interface KubernetesStack {
+  /** The control plane's (admin) connection, also used for setup. */
+  admin: KubernetesConnection;
+  worker: KubernetesConnection;
+  /** Reads and writes the Mesh and Secrets as an administrator would (kubectl). */
+  target: KubernetesMeshTarget;
+  webhookUrl: string | undefined;
 }
 
 /** What a control plane started outside the stack needs to know. */
@@ -71,6 +100,7 @@ export interface LocalStack {
   controlPlane: RunningControlPlane;
   cp: ControlPlaneClient;
   dataplanes: DataplaneHost;
+  kubernetes?: KubernetesStack;
   vault?: { address: string; token: string };
   /** Settings a worker process needs (environment variables of `ca-rotate worker`). */
   workerEnv(): NodeJS.ProcessEnv;
@@ -130,20 +160,37 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       ...(options.pushedAcks === false ? {} : { temporal: { address: temporal.address, namespace: temporal.namespace, tls: temporal.tls, apiKey: temporal.apiKey } }),
       vault,
     };
+    const kube = options.kubernetes;
+    const kubernetes = kube ? await prepareKubernetes(kube) : undefined;
+    const kubernetesMode = (): KubernetesControlPlaneMode | undefined =>
+      kube && kubernetes
+        ? new KubernetesControlPlaneMode({ connection: kubernetes.admin, dataplaneNamespace: kube.dataplaneNamespace ?? DEFAULT_DATAPLANE_NAMESPACE, webhook: {} })
+        : undefined;
+    let mode = kubernetesMode();
     let controlPlane = options.startControlPlane
       ? await options.startControlPlane(controlPlaneSettings)
-      : await startControlPlane({ ...controlPlaneSettings, port: 0, logger: () => {} });
+      : await startControlPlane({ ...controlPlaneSettings, port: 0, logger: kube ? log : () => {}, mode });
     cleanups.push(() => controlPlane.stop());
+    if (kubernetes) kubernetes.webhookUrl = mode?.webhookUrl;
     const cp = new ControlPlaneClient({ url: controlPlane.url, token: controlPlane.token, timeoutMs: 30_000 });
-    await cp.putMesh(initialMesh(mesh), { actor: 'setup' });
+    if (kubernetes) {
+      // As a user would: `kubectl apply` the Mesh; the control plane picks it up from its watch.
+      await applyObjects(kubernetes.admin, [newMeshObject(initialMesh(mesh))]);
+      await waitFor(`mesh "${mesh}" on the control plane`, async () => (await cp.getMesh(mesh)) !== undefined, 60_000);
+    } else {
+      await cp.putMesh(initialMesh(mesh), { actor: 'setup' });
+    }
+    // Our control plane's insights are its proxies' acks, in either mode: nothing to settle.
+    const settleMs = kubernetes ? (options.insightSettleMs ?? 0) : options.insightSettleMs;
 
     let worker: { stop(): Promise<void> } | undefined;
     const startWorker = async () => {
       const connection = { url: controlPlane.url, token: controlPlane.token, timeoutMs: 30_000 };
-      const target = meshTargetFor(connection);
-      const activities = rotationActivitiesFor({ controlPlane: connection, vault, insightSettleMs: options.insightSettleMs }, target);
-      // Idle while the control plane pushes acks; polls `_overview` otherwise.
-      const watcher = new InsightWatcher({ target, client, taskQueue, settleMs: insightSettleMsFor(options.insightSettleMs) });
+      const target = kubernetes ? kubernetesMeshTarget(kubernetes.worker) : meshTargetFor(connection);
+      const activities = rotationActivitiesFor({ controlPlane: connection, vault, insightSettleMs: settleMs }, target);
+      // Idle while acks are pushed (our control plane's relay, or the Kubernetes watch); polls `_overview` otherwise.
+      const watcher = new InsightWatcher({ target, client, taskQueue, settleMs: insightSettleMsFor(settleMs) });
+      const kubeWatcher = kubernetes ? new KubernetesInsightWatcher({ connection: kubernetes.worker, temporal, log }) : undefined;
       const created = await createRotationWorker({
         temporalAddress: temporal.address,
         tls: temporal.tls,
@@ -158,6 +205,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       worker = {
         async stop() {
           await watcher.stop();
+          await kubeWatcher?.stop();
           created.worker.shutdown();
           await running.catch(() => {});
           await created.connection.close();
@@ -197,6 +245,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       controlPlane,
       cp,
       dataplanes,
+      kubernetes,
       vault,
       workerEnv: () => ({
         TEMPORAL_ADDRESS: temporal.address,
@@ -212,7 +261,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         const port = Number(new URL(controlPlane.url).port);
         await controlPlane.stop();
         await new Promise((r) => setTimeout(r, downtimeMs));
-        controlPlane = await startControlPlane({ ...controlPlaneSettings, port, token: controlPlane.token, logger: () => {} });
+        mode = kubernetesMode();
+        controlPlane = await startControlPlane({ ...controlPlaneSettings, port, token: controlPlane.token, logger: kube ? log : () => {}, mode });
         stack.controlPlane = controlPlane;
       },
       stop: stopAll,
@@ -224,13 +274,34 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   }
 }
 
+export const DEFAULT_DATAPLANE_NAMESPACE = 'kuma-demo';
+
+/** Connections, and the namespaces a Kuma install would have. The CRDs and RBAC are the caller's. */
+async function prepareKubernetes(options: KubernetesStackOptions): Promise<KubernetesStack> {
+  const admin = connectKubernetes({ kubeconfig: options.controlPlaneKubeconfig, namespace: options.namespace });
+  const worker = options.workerKubeconfig ? connectKubernetes({ kubeconfig: options.workerKubeconfig, namespace: options.namespace }) : admin;
+  const namespaces = [admin.namespace, options.dataplaneNamespace ?? DEFAULT_DATAPLANE_NAMESPACE];
+  await applyObjects(admin, namespaces.map((name) => ({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } })));
+  return { admin, worker, target: new KubernetesMeshTarget(admin), webhookUrl: undefined };
+}
+
+async function waitFor(what: string, probe: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await probe())) {
+    if (Date.now() > deadline) throw new Error(`${what}: not there after ${Math.round(timeoutMs / 1000)} s`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 /**
  * Creates the new CA backend `name` of the given type, storing its key material as Secrets on the
  * control plane, and returns the target Mesh (current mesh with the new backend enabled).
  */
 export async function prepareTarget(stack: LocalStack, type: TargetBackendType, name = 'ca-2'): Promise<Mesh> {
+  // On Kubernetes, Secrets go to the control plane's namespace through the API server.
+  const secrets = stack.kubernetes?.target ?? stack.cp;
   const put = (secretName: string, data: Buffer | string) =>
-    stack.cp.putSecret({ type: 'Secret', mesh: stack.mesh, name: secretName, data: encodeBase64(Buffer.from(data)) });
+    secrets.putSecret({ type: 'Secret', mesh: stack.mesh, name: secretName, data: encodeBase64(Buffer.from(data)) });
   let backend: Backend;
   if (type === 'builtin') {
     backend = { name, type: 'builtin' };

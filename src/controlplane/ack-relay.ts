@@ -32,7 +32,17 @@ export interface TemporalTarget {
   apiKey?: string;
 }
 
-export class AckRelay {
+/** The part of a proxy's row the relay sends (a Kubernetes insight watcher has no more). */
+export type ProxyChange = Pick<DataplaneRow, 'mesh' | 'name' | 'online' | 'supportedBackends' | 'issuedBackend'>;
+
+/** Where the control plane reports proxy changes: the ack relay, or (in Kubernetes mode) DataplaneInsight resources. */
+export interface ProxyChangeSink {
+  proxiesChanged(rows: readonly ProxyChange[], seqs: ReadonlyMap<string, number>): void;
+  proxyRemoved(mesh: string, name: string, seq: number): void;
+  stop(): Promise<void>;
+}
+
+export class AckRelay implements ProxyChangeSink {
   private readonly pending = new Map<string, PendingBatch>();
   private timer: NodeJS.Timeout | undefined;
   private client: Promise<Client> | undefined;
@@ -50,7 +60,7 @@ export class AckRelay {
   ) {}
 
   /** Queues the current state of changed proxies, tagged with the mesh's insight seq after the change. */
-  proxiesChanged(rows: readonly DataplaneRow[], seqs: ReadonlyMap<string, number>): void {
+  proxiesChanged(rows: readonly ProxyChange[], seqs: ReadonlyMap<string, number>): void {
     if (!this.temporal || this.stopped) return;
     for (const row of rows) {
       const batch = this.batchFor(row.mesh, seqs.get(row.mesh));

@@ -5,7 +5,7 @@
  * where the token is, never the token.
  */
 import type { TemporalTarget } from './ack-relay';
-import { DEFAULT_CONTROL_PLANE_PORT, startControlPlane, tokenFileFor } from './server';
+import { type ControlPlaneMode, DEFAULT_CONTROL_PLANE_PORT, startControlPlane, tokenFileFor } from './server';
 
 export interface ControlPlaneCommandOptions {
   db?: string;
@@ -16,6 +16,8 @@ export interface ControlPlaneCommandOptions {
   publicMetrics?: boolean;
   /** Where the ack relay signals the rotation workflows. */
   temporal: TemporalTarget;
+  /** Meshes and Secrets kept elsewhere (Kubernetes mode), with a line saying where. */
+  mode?: { mode: ControlPlaneMode; describe(): string };
 }
 
 export const DEFAULT_DB_FILE = 'ca-rotate-cp.db';
@@ -35,6 +37,7 @@ export async function runControlPlaneCommand(options: ControlPlaneCommandOptions
     publicMetrics: options.publicMetrics,
     vault: env.VAULT_ADDR || env.VAULT_TOKEN ? { address: env.VAULT_ADDR, token: env.VAULT_TOKEN } : undefined,
     logger: log,
+    mode: options.mode?.mode,
   });
   process.stdout.write(`control plane listening on ${running.url} (store ${dbFile})\n`);
   if (running.tokenFile) {
@@ -43,7 +46,8 @@ export async function runControlPlaneCommand(options: ControlPlaneCommandOptions
   } else {
     process.stdout.write('API token from CA_ROTATE_CP_TOKEN\n');
   }
-  process.stdout.write(`relaying proxy acks to Temporal at ${options.temporal.address}\n`);
+  if (options.mode) process.stdout.write(`${options.mode.describe()}\n`);
+  else process.stdout.write(`relaying proxy acks to Temporal at ${options.temporal.address}\n`);
 
   await new Promise<void>((resolve) => {
     const stop = (signal: NodeJS.Signals): void => {

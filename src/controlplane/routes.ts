@@ -8,7 +8,7 @@ import os from 'node:os';
 import { z } from 'zod';
 import { decodeBase64, encodeBase64 } from '../mesh/base64';
 import { SecretSchema } from '../mesh/schema';
-import type { AckRelay } from './ack-relay';
+import type { ProxyChangeSink } from './ack-relay';
 import type { AckRecorder } from './acks';
 import { AcksSchema, type Dataplane, type DataplaneOverview, type MeshInsight, ReissueRequestSchema, RegisterProxiesSchema, ResourceName, stripServerMeta } from './api-schemas';
 import type { CaAccess } from './ca-access';
@@ -26,7 +26,7 @@ export interface ApiDeps {
   delivery: Delivery;
   issuance: CertificateIssuance;
   acks: AckRecorder;
-  relay: AckRelay;
+  relay: ProxyChangeSink;
   meshes: MeshWriter;
   /** `GET /`: Kuma's index with our identity and extras (see `controlPlaneIndex`). */
   index: object;

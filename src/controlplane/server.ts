@@ -8,7 +8,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import * as caRegistry from '../ca/registry';
-import { AckRelay, type TemporalTarget } from './ack-relay';
+import { AckRelay, type ProxyChangeSink, type TemporalTarget } from './ack-relay';
 import { AckRecorder } from './acks';
 import { CaAccess, type CaRegistry } from './ca-access';
 import { Delivery } from './delivery';
@@ -36,6 +36,28 @@ export interface ControlPlaneOptions {
   publicMetrics?: boolean;
   /** The CA backends; default: the project's registry (builtin, provided, vault). */
   caRegistry?: CaRegistry;
+  /** Resources kept elsewhere, as on Kubernetes; default: the store is the source of truth. */
+  mode?: ControlPlaneMode;
+}
+
+/** The control plane's working parts, for a mode that feeds them from outside. */
+export interface ControlPlaneParts {
+  store: ControlPlaneStore;
+  ca: CaAccess;
+  delivery: Delivery;
+  issuance: CertificateIssuance;
+  meshes: MeshWriter;
+  log: (line: string) => void;
+}
+
+/**
+ * A control plane whose Meshes and Secrets live elsewhere (Kubernetes mode): it says where proxy
+ * changes go instead of the ack relay, and runs beside the API from start to stop.
+ */
+export interface ControlPlaneMode {
+  proxyChanges(store: ControlPlaneStore): ProxyChangeSink;
+  start(parts: ControlPlaneParts): Promise<void>;
+  stop(): Promise<void>;
 }
 
 export interface RunningControlPlane {
@@ -84,14 +106,15 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
   const store = new ControlPlaneStore(dbFile, new SecretCipher(key));
   store.markAllOffline(new Date().toISOString());
   const ca = new CaAccess(store, options.caRegistry ?? caRegistry, options.vault);
-  const relay = new AckRelay(options.temporal, log, (mesh) => store.onlineStatesConverged(mesh));
+  const relay = options.mode?.proxyChanges(store) ?? new AckRelay(options.temporal, log, (mesh) => store.onlineStatesConverged(mesh));
   const delivery = new Delivery(store, ca, ({ rows, seqs }) => relay.proxiesChanged(rows, seqs), log);
   const metrics = new ControlPlaneMetrics(() => proxyCounts(store));
   const issuance = new CertificateIssuance(store, ca, delivery, log, (observation) => metrics.issuance(observation));
   // Acks are pushed to the workflow only when the relay can reach Temporal; otherwise the worker's watcher polls.
   const extras = [CONTROL_PLANE_EXTRAS.meshVersions, CONTROL_PLANE_EXTRAS.reissue, ...(options.temporal ? [CONTROL_PLANE_EXTRAS.pushedAcks] : [])];
   const index = controlPlaneIndex({ version: CONTROL_PLANE_VERSION, extras, instanceId: `mesh-ca-rotator-${randomBytes(3).toString('hex')}` });
-  const deps = { store, ca, delivery, issuance, acks: new AckRecorder(store, ca), relay, meshes: new MeshWriter(store, ca), index, token, log, metrics, publicMetrics: options.publicMetrics ?? false };
+  const meshes = new MeshWriter(store, ca);
+  const deps = { store, ca, delivery, issuance, acks: new AckRecorder(store, ca), relay, meshes, index, token, log, metrics, publicMetrics: options.publicMetrics ?? false };
 
   const server = createServer((req, res) => {
     metrics.observe(req, res);
@@ -111,6 +134,12 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
   const url = `http://${host === '0.0.0.0' || host === '[::]' ? '127.0.0.1' : host}:${address.port}`;
   // Proxies left over from the last run get their certificates checked right away.
   for (const stored of store.listMeshes()) issuance.kick(stored.mesh.name);
+  try {
+    await options.mode?.start({ store, ca, delivery, issuance, meshes, log });
+  } catch (err) {
+    server.close();
+    throw err;
+  }
 
   let stopping: Promise<void> | undefined;
   return {
@@ -120,6 +149,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
     tokenGenerated: fromFile?.created ?? false,
     stop() {
       stopping ??= (async () => {
+        await options.mode?.stop();
         issuance.stop();
         delivery.close();
         server.closeAllConnections();

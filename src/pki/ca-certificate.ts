@@ -2,9 +2,20 @@
 import { KeyObject, randomBytes } from 'node:crypto';
 import { createCertificate } from './build';
 import { CertificateInfo, parseCertificateDer, subjectPublicKeyBits } from './certificate';
-import { authorityKeyIdentifier, basicConstraints, distinguishedName, keyIdentifier, keyUsage, randomSerial, subjectKeyIdentifier, uriSubjectAltNames } from './extensions';
+import {
+  authorityKeyIdentifier,
+  basicConstraints,
+  distinguishedName,
+  extendedKeyUsage,
+  keyIdentifier,
+  keyUsage,
+  randomSerial,
+  serverSubjectAltNames,
+  subjectKeyIdentifier,
+  uriSubjectAltNames,
+} from './extensions';
 import { ECDSA_P256, KeySpec, generateKeyPair, privateKeyToPem, subjectPublicKeyInfo } from './keys';
-import { KeyUsageBit } from './oids';
+import { KeyUsageBit, OID } from './oids';
 import { toPem } from './pem';
 
 export const TEN_YEARS_MS = 10 * 365 * 24 * 3600 * 1000;
@@ -73,4 +84,39 @@ export async function generateCa(options: CaOptions): Promise<GeneratedCa> {
     issuer ? issuer.privateKey : privateKey,
   );
   return { certificate: parseCertificateDer(der), privateKey, certificatePem: toPem('CERTIFICATE', der), privateKeyPem: privateKeyToPem(privateKey) };
+}
+
+export interface ServingCertificate {
+  /** The CA that signed it, for clients to trust (e.g. a webhook registration's caBundle). */
+  caPem: string;
+  certificatePem: string;
+  privateKeyPem: string;
+}
+
+/** A TLS server certificate for these names, from a fresh CA of its own (loopback and in-cluster webhooks). */
+export async function generateServingCertificate(options: { commonName: string; dnsNames: string[]; ipAddresses: string[]; validityMs?: number }): Promise<ServingCertificate> {
+  const ca = await generateCa({ commonName: `${options.commonName} CA ${randomBytes(8).toString('hex')}`, validityMs: options.validityMs });
+  const privateKey = (await generateKeyPair(ECDSA_P256)).privateKey;
+  const spki = subjectPublicKeyInfo(privateKey);
+  const notBefore = new Date(Date.now() - 60_000);
+  const der = createCertificate(
+    {
+      serial: randomSerial(),
+      issuerName: ca.certificate.subjectNameDer,
+      subjectName: distinguishedName({ commonName: options.commonName }),
+      notBefore,
+      notAfter: new Date(notBefore.getTime() + (options.validityMs ?? TEN_YEARS_MS)),
+      subjectPublicKeyInfo: spki,
+      extensions: [
+        basicConstraints(false),
+        keyUsage([KeyUsageBit.digitalSignature]),
+        extendedKeyUsage([OID.serverAuth]),
+        subjectKeyIdentifier(keyIdentifier(subjectPublicKeyBits(spki))),
+        authorityKeyIdentifier(ca.certificate.subjectKeyId ?? keyIdentifier(subjectPublicKeyBits(ca.certificate.subjectPublicKeyInfoDer))),
+        serverSubjectAltNames(options.dnsNames, options.ipAddresses),
+      ],
+    },
+    ca.privateKey,
+  );
+  return { caPem: ca.certificatePem, certificatePem: toPem('CERTIFICATE', der), privateKeyPem: privateKeyToPem(privateKey) };
 }

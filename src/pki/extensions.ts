@@ -40,6 +40,17 @@ export function uriSubjectAltNames(uris: readonly string[], critical: boolean): 
   return extension(OID.subjectAltName, critical, sequence(...names));
 }
 
+/** DNS and IP SANs of a TLS server certificate (a webhook's, an API server's). */
+export function serverSubjectAltNames(dnsNames: readonly string[], ipv4Addresses: readonly string[]): Buffer {
+  const dns = dnsNames.map((name) => {
+    const ia5 = ia5String(name);
+    ia5[0] = contextTag(2, false); // dNSName [2] IMPLICIT IA5String
+    return ia5;
+  });
+  const ips = ipv4Addresses.map((ip) => tlv(contextTag(7, false), Buffer.from(ip.split('.').map(Number)))); // iPAddress [7]
+  return extension(OID.subjectAltName, false, sequence(...dns, ...ips));
+}
+
 /** Key identifier method 1 of RFC 5280 4.2.1.2: SHA-1 of the subjectPublicKey bits. */
 export function keyIdentifier(subjectPublicKeyBits: Buffer): Buffer {
   return createHash('sha1').update(subjectPublicKeyBits).digest();

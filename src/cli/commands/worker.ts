@@ -1,16 +1,26 @@
-/** `ca-rotate worker`: runs the rotation worker, and the insight watcher beside it, until SIGINT/SIGTERM. */
+/**
+ * `ca-rotate worker`: runs the rotation worker, and the insight watcher beside it, until SIGINT/SIGTERM.
+ * In Kubernetes mode it first checks it holds every RBAC verb it will use (naming any that is
+ * missing), and watches the proxies' DataplaneInsights to send the workflows their acks.
+ */
 import { Client, Connection } from '@temporalio/client';
 import { insightSettleMsFor, rotationActivitiesFor } from '../../activities';
 import { InsightWatcher } from '../../activities/insight-watcher';
+import { connectKubernetes } from '../../kubernetes/connection';
+import { KubernetesInsightWatcher } from '../../kubernetes/insight-watcher';
+import { WORKER_PERMISSIONS, checkPermissions } from '../../kubernetes/permissions';
 import { createRotationWorker } from '../../worker';
 import { installPrometheusRuntime, RotationMetrics } from '../../worker-metrics';
-import { controlPlaneConnection, controlPlaneTarget } from '../control-plane';
+import { controlPlaneConnection, controlPlaneTarget, meshLocation, onControlPlane } from '../control-plane';
 import { CliError, EXIT_OK, EXIT_UNEXPECTED, errorMessage } from '../errors';
 import { temporalConnectionOptions, type Settings } from '../settings';
 
 export async function workerCommand(settings: Settings): Promise<number> {
   const connection = controlPlaneConnection(settings, 30_000);
   const target = controlPlaneTarget({ ...settings });
+  const kubernetes = settings.kubernetes;
+  const kubeConnection = kubernetes ? await onControlPlane(settings, async () => connectKubernetes(kubernetes)) : undefined;
+  if (kubeConnection) await onControlPlane(settings, () => checkPermissions(kubeConnection, WORKER_PERMISSIONS));
   const activities = rotationActivitiesFor(
     { controlPlane: connection, vault: { address: settings.vaultAddress, token: settings.vaultToken }, insightSettleMs: settings.insightSettleMs },
     target,
@@ -34,7 +44,12 @@ export async function workerCommand(settings: Settings): Promise<number> {
   const metrics = meter ? new RotationMetrics({ meter, client, taskQueue, log: (line) => process.stderr.write(`${line}\n`) }) : undefined;
   watcher.start();
   metrics?.start();
-  process.stdout.write(`worker polling task queue "${taskQueue}" on ${settings.temporalAddress} (namespace ${settings.namespace}), control plane ${settings.controlPlaneUrl}\n`);
+  const log = (line: string): void => void process.stderr.write(`${new Date().toISOString()} ${line}\n`);
+  // Kubernetes mode: acks come from a watch of the DataplaneInsights, pushed as the relay does.
+  const kubeWatcher = kubeConnection
+    ? new KubernetesInsightWatcher({ connection: kubeConnection, temporal: { ...temporalOptions, namespace: settings.namespace }, log })
+    : undefined;
+  process.stdout.write(`worker polling task queue "${taskQueue}" on ${settings.temporalAddress} (namespace ${settings.namespace}), mesh ${meshLocation(settings)}\n`);
   if (settings.metricsAddress) process.stdout.write(`metrics for Prometheus on http://${settings.metricsAddress}/metrics\n`);
   const { worker, connection: workerConnection } = created;
   const stop = (): void => worker.shutdown();
@@ -45,6 +60,7 @@ export async function workerCommand(settings: Settings): Promise<number> {
   } finally {
     await watcher.stop();
     await metrics?.stop();
+    await kubeWatcher?.stop();
     await clientConnection.close();
     await workerConnection.close();
   }

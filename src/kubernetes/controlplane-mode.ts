@@ -1,0 +1,308 @@
+/**
+ * Our control plane in Kubernetes mode, like kuma-cp on Kubernetes: Meshes and Secrets are watched in
+ * the API server (the source of truth; the store keeps a copy for the control plane's own use), every
+ * proxy gets a Dataplane and a DataplaneInsight resource, and Mesh edits are checked by a validating
+ * admission webhook that runs the same gate as the REST API's PUT.
+ */
+import type { ProxyChange, ProxyChangeSink } from '../controlplane/ack-relay';
+import { ApiError } from '../controlplane/http-util';
+import type { ControlPlaneMode, ControlPlaneParts } from '../controlplane/server';
+import type { ControlPlaneStore, DataplaneRow } from '../controlplane/store';
+import { type KubernetesConnection, KubernetesConflictError, isObjectNotFound, kubeCall, kubernetesError } from './connection';
+import { ListWatch } from './list-watch';
+import { type MeshWebhook, startMeshWebhook } from './admission-webhook';
+import {
+  DATAPLANES,
+  DATAPLANE_INSIGHTS,
+  KUMA_GROUP,
+  KUMA_VERSION,
+  MESHES,
+  type MeshObject,
+  MeshObjectSchema,
+  type SecretObject,
+  SecretObjectSchema,
+  kumaSecretMesh,
+  meshFromObject,
+} from './resources';
+import { KUMA_SECRET_TYPE } from '../mesh/documents';
+import { listKumaObjects } from './connection';
+
+export interface KubernetesModeOptions {
+  connection: KubernetesConnection;
+  /** Namespace of the Dataplane and DataplaneInsight resources of our proxies. */
+  dataplaneNamespace: string;
+  /** Serve and register the admission webhook; omitted: no webhook. */
+  webhook?: { port?: number; host?: string; url?: string };
+}
+
+/** How many resource writes run at once. */
+const WRITE_CONCURRENCY = 8;
+const CONTROL_PLANE_INSTANCE = 'mesh-ca-rotator-cp';
+const MESH_RETRY_MS = 2_000;
+
+export class KubernetesControlPlaneMode implements ControlPlaneMode {
+  private parts: ControlPlaneParts | undefined;
+  private secretsWatch: ListWatch<SecretObject> | undefined;
+  private meshesWatch: ListWatch<MeshObject> | undefined;
+  private webhook: MeshWebhook | undefined;
+  private writer: InsightWriter | undefined;
+  private readonly latestMeshes = new Map<string, MeshObject>();
+  private stopped = false;
+
+  constructor(private readonly options: KubernetesModeOptions) {}
+
+  get webhookUrl(): string | undefined {
+    return this.webhook?.url;
+  }
+
+  proxyChanges(store: ControlPlaneStore): ProxyChangeSink {
+    this.writer = new InsightWriter(this.options.connection, this.options.dataplaneNamespace, store, (line) => this.parts?.log(line));
+    return this.writer;
+  }
+
+  async start(parts: ControlPlaneParts): Promise<void> {
+    this.parts = parts;
+    const { connection } = this.options;
+    const namespace = connection.namespace;
+    this.secretsWatch = new ListWatch({
+      connection,
+      what: `secrets in ${namespace}`,
+      path: `/api/v1/namespaces/${namespace}/secrets`,
+      query: { fieldSelector: `type=${KUMA_SECRET_TYPE}` },
+      schema: SecretObjectSchema,
+      list: async () => {
+        const listed = await kubeCall(connection, { verb: 'list', resource: 'secrets', namespace }, () =>
+          connection.core.listNamespacedSecret({ namespace, fieldSelector: `type=${KUMA_SECRET_TYPE}` }),
+        );
+        return { items: listed.items, resourceVersion: listed.metadata?.resourceVersion ?? '' };
+      },
+      onSync: (items) => items.forEach((item) => this.secretChanged('MODIFIED', item)),
+      onEvent: (type, item) => this.secretChanged(type, item),
+      log: parts.log,
+    });
+    await this.secretsWatch.synced;
+    this.meshesWatch = new ListWatch({
+      connection,
+      what: 'meshes.kuma.io',
+      path: `/apis/${KUMA_GROUP}/${KUMA_VERSION}/${MESHES}`,
+      schema: MeshObjectSchema,
+      list: () => listKumaObjects(connection, MESHES),
+      onSync: async (items) => {
+        for (const item of items) await this.meshChanged('MODIFIED', item);
+      },
+      onEvent: (type, item) => this.meshChanged(type, item),
+      log: parts.log,
+    });
+    await this.meshesWatch.synced;
+    if (this.options.webhook) this.webhook = await startMeshWebhook({ connection, store: parts.store, ...this.options.webhook });
+    parts.log(`kubernetes mode: watching meshes and secrets (${namespace}) at ${connection.server}${this.webhook ? `, admission webhook at ${this.webhook.url}` : ''}`);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await this.webhook?.stop();
+    await this.meshesWatch?.stop();
+    await this.secretsWatch?.stop();
+  }
+
+  private secretChanged(type: string, object: SecretObject): void {
+    const parts = this.parts;
+    const mesh = kumaSecretMesh(object);
+    if (!parts || !mesh) return;
+    if (type === 'DELETED') {
+      parts.store.deleteSecret(mesh, object.metadata.name);
+      return;
+    }
+    const value = object.data?.value;
+    if (value !== undefined) parts.store.putSecret(mesh, object.metadata.name, Buffer.from(value, 'base64'), new Date().toISOString());
+  }
+
+  private async meshChanged(type: string, object: MeshObject): Promise<void> {
+    const parts = this.parts;
+    if (!parts) return;
+    const name = object.metadata.name;
+    this.latestMeshes.set(name, object);
+    if (type === 'DELETED') {
+      this.latestMeshes.delete(name);
+      parts.store.deleteMesh(name);
+      return;
+    }
+    try {
+      // The API server already admitted this edit (our webhook ran the gate): apply it as it is.
+      const written = await parts.meshes.put({ name, body: meshFromObject(object), ifVersion: undefined, force: true, actor: `kubernetes generation ${object.metadata.generation ?? '?'}` });
+      if (!written.changed) return;
+      await parts.delivery.pushMesh(name);
+      parts.issuance.kick(name);
+    } catch (err) {
+      const detail = err instanceof ApiError ? `${err.message}${err.causes?.length ? ` (${err.causes.map((c) => `${c.field}: ${c.message}`).join('; ')})` : ''}` : String(err);
+      parts.log(`kubernetes mode: mesh "${name}" (generation ${object.metadata.generation ?? '?'}) was not applied: ${detail}; retrying`);
+      // E.g. its Secrets are not here yet: try again with whatever version is the latest by then.
+      setTimeout(() => {
+        const latest = this.latestMeshes.get(name);
+        if (latest === object && !this.stopped) void this.meshChanged(type, latest);
+      }, MESH_RETRY_MS).unref();
+    }
+  }
+}
+
+/**
+ * Keeps one Dataplane and one DataplaneInsight per proxy in step with the store, as kuma-cp does on
+ * Kubernetes. Writes are coalesced per proxy (the latest state wins) and retried until they land.
+ */
+class InsightWriter implements ProxyChangeSink {
+  private readonly dirty = new Map<string, { mesh: string; name: string; removed: boolean }>();
+  private readonly versions = new Map<string, string>();
+  private readonly dataplanesWritten = new Set<string>();
+  private running: Promise<void> | undefined;
+  private stopped = false;
+
+  constructor(
+    private readonly connection: KubernetesConnection,
+    private readonly namespace: string,
+    private readonly store: ControlPlaneStore,
+    private readonly log: (line: string) => void,
+  ) {}
+
+  proxiesChanged(rows: readonly ProxyChange[]): void {
+    for (const row of rows) this.dirty.set(row.name, { mesh: row.mesh, name: row.name, removed: false });
+    this.kick();
+  }
+
+  proxyRemoved(mesh: string, name: string): void {
+    this.dirty.set(name, { mesh, name, removed: true });
+    this.kick();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await this.running;
+  }
+
+  private kick(): void {
+    if (this.running || this.stopped) return;
+    this.running = this.drain().finally(() => {
+      this.running = undefined;
+      if (this.dirty.size > 0 && !this.stopped) setTimeout(() => this.kick(), 1_000).unref();
+    });
+  }
+
+  private async drain(): Promise<void> {
+    while (this.dirty.size > 0 && !this.stopped) {
+      const batch = [...this.dirty.values()].slice(0, WRITE_CONCURRENCY * 4);
+      for (const item of batch) this.dirty.delete(item.name);
+      const failed: typeof batch = [];
+      for (let i = 0; i < batch.length; i += WRITE_CONCURRENCY) {
+        await Promise.all(
+          batch.slice(i, i + WRITE_CONCURRENCY).map(async (item) => {
+            try {
+              await this.write(item);
+            } catch (err) {
+              failed.push(item);
+              this.log(`kubernetes mode: cannot write the insight of proxy ${item.name}: ${err instanceof Error ? err.message : String(err)}`);
+            }
+          }),
+        );
+      }
+      // A newer change queued meanwhile wins over a failed older one.
+      for (const item of failed) if (!this.dirty.has(item.name)) this.dirty.set(item.name, item);
+      if (failed.length > 0) return;
+    }
+  }
+
+  private async write(item: { mesh: string; name: string; removed: boolean }): Promise<void> {
+    const row = item.removed ? undefined : this.store.getDataplane(item.mesh, item.name);
+    if (!row) {
+      await this.remove(DATAPLANE_INSIGHTS, item.name);
+      await this.remove(DATAPLANES, item.name);
+      this.dataplanesWritten.delete(item.name);
+      this.versions.delete(item.name);
+      return;
+    }
+    if (!this.dataplanesWritten.has(item.name)) {
+      await this.upsert(DATAPLANES, dataplaneObject(row, this.namespace), undefined);
+      this.dataplanesWritten.add(item.name);
+    }
+    const written = await this.upsert(DATAPLANE_INSIGHTS, insightObject(row, this.namespace), this.versions.get(item.name));
+    this.versions.set(item.name, written);
+  }
+
+  /** Replace (under the last resourceVersion we wrote), create when absent, re-read on a conflict. */
+  private async upsert(plural: string, body: KumaObject, resourceVersion: string | undefined): Promise<string> {
+    const { connection, namespace } = this;
+    const name = body.metadata.name;
+    const ref = { group: KUMA_GROUP, version: KUMA_VERSION, plural, namespace, name };
+    const action = { verb: 'update', resource: `${plural}.${KUMA_GROUP}`, name, namespace };
+    let version = resourceVersion;
+    for (let attempt = 0; attempt < 3; attempt++) {
+      try {
+        if (version === undefined) {
+          const created = (await connection.custom.createNamespacedCustomObject({ ...ref, body })) as { metadata?: { resourceVersion?: string } };
+          return created.metadata?.resourceVersion ?? '';
+        }
+        const replaced = (await connection.custom.replaceNamespacedCustomObject({ ...ref, body: { ...body, metadata: { ...body.metadata, resourceVersion: version } } })) as {
+          metadata?: { resourceVersion?: string };
+        };
+        return replaced.metadata?.resourceVersion ?? '';
+      } catch (err) {
+        if (isObjectNotFound(err)) {
+          version = undefined;
+          continue;
+        }
+        const failure = kubernetesError(err, action, connection);
+        if (!(failure instanceof KubernetesConflictError)) throw failure;
+        const current = (await kubeCall(connection, { ...action, verb: 'get' }, () => connection.custom.getNamespacedCustomObject(ref))) as {
+          metadata?: { resourceVersion?: string };
+        };
+        version = current.metadata?.resourceVersion;
+      }
+    }
+    throw new Error(`${plural} ${namespace}/${name} kept changing under us`);
+  }
+
+  private async remove(plural: string, name: string): Promise<void> {
+    try {
+      await this.connection.custom.deleteNamespacedCustomObject({ group: KUMA_GROUP, version: KUMA_VERSION, plural, namespace: this.namespace, name });
+    } catch (err) {
+      if (!isObjectNotFound(err)) throw kubernetesError(err, { verb: 'delete', resource: `${plural}.${KUMA_GROUP}`, name, namespace: this.namespace }, this.connection);
+    }
+  }
+}
+
+type KumaObject = Record<string, unknown> & { metadata: { name: string; namespace: string; labels: Record<string, string> } };
+
+function dataplaneObject(row: DataplaneRow, namespace: string): KumaObject {
+  return {
+    apiVersion: `${KUMA_GROUP}/${KUMA_VERSION}`,
+    kind: 'Dataplane',
+    mesh: row.mesh,
+    metadata: { name: row.name, namespace, labels: { 'kuma.io/mesh': row.mesh } },
+    spec: { networking: { address: row.address, inbound: [{ port: row.port, tags: row.tags }] } },
+  };
+}
+
+function insightObject(row: DataplaneRow, namespace: string): KumaObject {
+  const expiry = row.certificate?.expiresAt;
+  return {
+    apiVersion: `${KUMA_GROUP}/${KUMA_VERSION}`,
+    kind: 'DataplaneInsight',
+    mesh: row.mesh,
+    metadata: { name: row.name, namespace, labels: { 'kuma.io/mesh': row.mesh } },
+    status: {
+      subscriptions: [
+        {
+          id: `${row.host}/${row.name}`,
+          controlPlaneInstanceId: CONTROL_PLANE_INSTANCE,
+          ...(row.connectTime ? { connectTime: row.connectTime } : {}),
+          ...(row.online ? {} : { disconnectTime: row.disconnectTime ?? new Date().toISOString() }),
+        },
+      ],
+      mTLS: {
+        supportedBackends: row.supportedBackends,
+        ...(row.issuedBackend ? { issuedBackend: row.issuedBackend } : {}),
+        ...(expiry ? { certificateExpirationTime: expiry } : {}),
+        ...(row.lastCertificateRegeneration ? { lastCertificateRegeneration: row.lastCertificateRegeneration } : {}),
+        certificateRegenerations: row.certificateRegenerations,
+      },
+    },
+  };
+}
