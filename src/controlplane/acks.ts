@@ -36,7 +36,7 @@ export class AckRecorder {
         });
       }
     }
-    return this.store.recordInsights(updates);
+    return this.store.dataplanes.recordInsights(updates);
   }
 
   private async fingerprintMapper(mesh: string): Promise<FingerprintMapper | undefined> {
@@ -44,7 +44,7 @@ export class AckRecorder {
     if (!material) return undefined;
     // Roots of backends no longer in the mesh, as served earlier: a proxy may still trust them.
     const formerRoots = new Map<string, Set<string>>();
-    for (const [fingerprint, backends] of this.store.fingerprints(mesh, 'root')) {
+    for (const [fingerprint, backends] of this.store.fingerprints.of(mesh, 'root')) {
       for (const backend of backends) {
         if (material.rootFingerprints.has(backend)) continue;
         let set = formerRoots.get(backend);
@@ -52,7 +52,7 @@ export class AckRecorder {
         set.add(fingerprint);
       }
     }
-    const issuers = this.store.fingerprints(mesh, 'issuer');
+    const issuers = this.store.fingerprints.of(mesh, 'issuer');
     const enabled = material.enabledBackend;
     return {
       supportedBackends(trusted) {

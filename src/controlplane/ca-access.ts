@@ -45,8 +45,8 @@ export class CaAccess {
   context(mesh: string): CaContext {
     const store = this.store;
     const secrets: SecretStore = {
-      get: async (m, name) => store.getSecret(m, name),
-      putIfAbsent: async (m, name, data) => store.putSecretIfAbsent(m, name, data, new Date().toISOString()),
+      get: async (m, name) => store.secrets.get(m, name),
+      putIfAbsent: async (m, name, data) => store.secrets.putIfAbsent(m, name, data, new Date().toISOString()),
     };
     return { mesh, secrets, vaultDefaults: this.vaultDefaults };
   }
@@ -85,7 +85,7 @@ export class CaAccess {
 
   /** The current material of a mesh, or undefined when the mesh does not exist. */
   async material(meshName: string): Promise<MeshMaterial | undefined> {
-    const stored = this.store.getMesh(meshName);
+    const stored = this.store.meshes.get(meshName);
     if (!stored) return undefined;
     const key = `${stored.version}/${this.secretGenerations.get(meshName) ?? 0}`;
     const cached = this.materials.get(meshName);
@@ -123,7 +123,7 @@ export class CaAccess {
       }
       rootFingerprints.set(backend.name, fingerprints);
       // Kept forever: a proxy may still report these roots after the backend is gone.
-      this.store.recordRootFingerprints(mesh.name, backend.name, fingerprints);
+      this.store.fingerprints.record(mesh.name, 'root', backend.name, fingerprints);
     }
     return {
       mesh: mesh.name,

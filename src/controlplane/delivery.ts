@@ -61,7 +61,7 @@ export class Delivery {
     if (!material) return;
     const byHost = new Map<string, string[]>();
     // Issuance pushes each batch it signed: reading only those rows keeps a 10,000-proxy re-issue linear.
-    for (const row of names ? this.store.dataplanesNamed(mesh, names) : this.store.dataplanesOfMesh(mesh)) {
+    for (const row of names ? this.store.dataplanes.named(mesh, names) : this.store.dataplanes.ofMesh(mesh)) {
       if (!this.isConnected(row.host)) continue;
       let chunks = byHost.get(row.host);
       if (!chunks) byHost.set(row.host, (chunks = []));
@@ -79,7 +79,7 @@ export class Delivery {
   }
 
   private presence(host: string, online: boolean): { rows: DataplaneRow[]; seqs: Map<string, number> } {
-    return this.store.setHostOnline(host, online, new Date().toISOString());
+    return this.store.dataplanes.setHostOnline(host, online, new Date().toISOString());
   }
 
   private detach(host: string, res: ServerResponse): void {
@@ -94,16 +94,16 @@ export class Delivery {
 
   private async sendHostSnapshot(host: string, res: ServerResponse): Promise<void> {
     for (;;) {
-      const meshes = [...new Set(this.store.dataplanesOfHost(host).map((r) => r.mesh))];
+      const meshes = [...new Set(this.store.dataplanes.ofHost(host).map((r) => r.mesh))];
       const materials = new Map<string, MeshMaterial>();
       for (const mesh of meshes) {
         const material = await this.ca.material(mesh);
         if (material) materials.set(mesh, material);
       }
       // A mesh changed during the awaits: start over, so no event pairs a new version with an old bundle.
-      if ([...materials.values()].some((m) => m.version !== this.store.meshVersion(m.mesh))) continue;
+      if ([...materials.values()].some((m) => m.version !== this.store.meshes.version(m.mesh))) continue;
       const chunks: string[] = [];
-      for (const row of this.store.dataplanesOfHost(host)) {
+      for (const row of this.store.dataplanes.ofHost(host)) {
         const material = materials.get(row.mesh);
         if (material) chunks.push(configEvent(row, material));
       }
@@ -116,7 +116,7 @@ export class Delivery {
   private async currentMaterial(mesh: string): Promise<MeshMaterial | undefined> {
     for (;;) {
       const material = await this.ca.material(mesh);
-      if (!material || material.version === this.store.meshVersion(mesh)) return material;
+      if (!material || material.version === this.store.meshes.version(mesh)) return material;
     }
   }
 

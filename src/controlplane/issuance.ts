@@ -32,7 +32,7 @@ export class CertificateIssuance {
   ) {
     this.ticker = setInterval(() => {
       this.failing.clear();
-      for (const stored of this.store.listMeshes()) this.kick(stored.mesh.name);
+      for (const stored of this.store.meshes.list()) this.kick(stored.mesh.name);
     }, TICK_MS);
     this.ticker.unref();
   }
@@ -50,10 +50,10 @@ export class CertificateIssuance {
   /** `POST /meshes/{mesh}/certificates/_reissue`: one page of proxies in name order after `after`. */
   reissue(mesh: string, after: string | null, limit: number): Promise<ReissuePage> {
     return this.inLane(mesh, async () => {
-      const page = this.store.dataplanesAfter(mesh, after, limit + 1);
+      const page = this.store.dataplanes.after(mesh, after, limit + 1);
       const more = page.length > limit;
       const examined = page.slice(0, limit);
-      const enabled = this.store.getMesh(mesh)?.mesh.mtls?.enabledBackend;
+      const enabled = this.store.meshes.get(mesh)?.mesh.mtls?.enabledBackend;
       const due = enabled === undefined ? [] : examined.filter((row) => needsCertificate(row, enabled, Date.now()));
       const issued = enabled === undefined ? 0 : await this.issueAll(mesh, enabled, due, { throwOnFailure: true });
       return { issued, skipped: examined.length - issued, next: more ? (examined.at(-1)?.name ?? null) : null };
@@ -73,10 +73,10 @@ export class CertificateIssuance {
   private async backgroundPass(mesh: string): Promise<void> {
     for (;;) {
       if (this.stopped) return;
-      const enabled = this.store.getMesh(mesh)?.mesh.mtls?.enabledBackend;
+      const enabled = this.store.meshes.get(mesh)?.mesh.mtls?.enabledBackend;
       if (enabled === undefined) return;
       const skip = [...(this.failing.get(mesh) ?? [])];
-      const due = this.store.dataplanesNeedingCertificate(mesh, enabled, Date.now(), BATCH_SIZE, skip);
+      const due = this.store.dataplanes.needingCertificate(mesh, enabled, Date.now(), BATCH_SIZE, skip);
       if (due.length === 0) return;
       await this.issueAll(mesh, enabled, due, { throwOnFailure: false });
       // Let requests and acks in between batches.
@@ -87,7 +87,7 @@ export class CertificateIssuance {
   /** Signs, records in one transaction, then pushes. Returns how many were issued. */
   private async issueAll(mesh: string, enabled: string, rows: readonly DataplaneRow[], opts: { throwOnFailure: boolean }): Promise<number> {
     if (rows.length === 0) return 0;
-    const stored = this.store.getMesh(mesh);
+    const stored = this.store.meshes.get(mesh);
     const backend = stored?.mesh.mtls?.backends?.find((b) => b.name === enabled);
     if (!stored || !backend) throw new Error(`mesh "${mesh}" enables backend "${enabled}" but does not define it`);
     const issuer = await this.ca.issuer(mesh, backend);
@@ -130,8 +130,8 @@ export class CertificateIssuance {
     };
     await Promise.all(Array.from({ length: Math.min(PARALLEL_SIGNINGS, rows.length) }, worker));
     // The mesh may have switched backends while we signed: never store a certificate it no longer enables.
-    if (this.store.getMesh(mesh)?.mesh.mtls?.enabledBackend === enabled && issued.length > 0) {
-      this.store.recordCertificates(issued, new Date().toISOString());
+    if (this.store.meshes.get(mesh)?.mesh.mtls?.enabledBackend === enabled && issued.length > 0) {
+      this.store.dataplanes.recordCertificates(issued, new Date().toISOString());
       await this.delivery.pushMesh(mesh, new Set(issued.map((i) => i.name)));
     }
     if (opts.throwOnFailure && failures.length > 0) {

@@ -35,7 +35,7 @@ export class MeshWriter {
 
   async put(request: MeshWriteRequest): Promise<MeshWriteResult> {
     const mesh = this.parse(request.name, request.body);
-    const knownSecrets = new Set(this.store.listSecrets(mesh.name).map((s) => s.name));
+    const knownSecrets = new Set(this.store.secrets.list(mesh.name).map((s) => s.name));
     const staticCheck = validateMesh(mesh, knownSecrets);
     if (staticCheck.errors.length > 0) {
       throw badRequest(`mesh "${mesh.name}" is invalid`, staticCheck.errors.map((e) => ({ field: e.path, message: e.message })));
@@ -45,19 +45,19 @@ export class MeshWriter {
       throw badRequest(`mesh "${mesh.name}" has invalid CA backends`, backendCheck.errors.map((e) => ({ field: e.path, message: e.message })));
     }
 
-    const current = this.store.getMesh(mesh.name);
+    const current = this.store.meshes.get(mesh.name);
     this.checkVersion(request.ifVersion, current?.version);
     if (current && JSON.stringify(current.mesh) === JSON.stringify(mesh)) {
       return { version: current.version, created: false, changed: false, mesh };
     }
     if (!request.force) {
-      const proxies: ProxyState[] = this.store.dataplanesOfMesh(mesh.name);
+      const proxies: ProxyState[] = this.store.dataplanes.ofMesh(mesh.name);
       const admission = admitMeshChange(current?.mesh, mesh, proxies);
       if (!admission.allowed) throw new ApiError(422, 'Unprocessable Entity', admission.reason, undefined, admission.pending);
     }
     await this.ca.ensureBackends(mesh, current?.mesh);
 
-    const written = this.store.writeMesh(mesh, {
+    const written = this.store.meshes.write(mesh, {
       expectedVersion: request.ifVersion ?? current?.version,
       actor: request.actor,
       forced: request.force,

@@ -92,10 +92,10 @@ const ROUTES: Route[] = [
 
   // ---- meshes
   route('GET', '/meshes', false, ({ store }, { res, url }) => {
-    sendPage(res, url, store.listMeshes().map(servedMesh));
+    sendPage(res, url, store.meshes.list().map(servedMesh));
   }),
   route('GET', '/meshes/{name}', false, ({ store }, { res, params }) => {
-    const stored = store.getMesh(meshName(params[0]));
+    const stored = store.meshes.get(meshName(params[0]));
     if (!stored) throw notFound(`mesh "${params[0]}" does not exist`);
     sendJson(res, 200, servedMesh(stored), { etag: `"${stored.version}"` });
   }),
@@ -123,27 +123,27 @@ const ROUTES: Route[] = [
   }),
   route('GET', '/meshes/{name}/_history', false, ({ store }, { res, params }) => {
     const name = meshName(params[0]);
-    if (!store.getMesh(name)) throw notFound(`mesh "${name}" does not exist`);
-    sendJson(res, 200, { items: store.meshHistory(name) });
+    if (!store.meshes.get(name)) throw notFound(`mesh "${name}" does not exist`);
+    sendJson(res, 200, { items: store.meshes.history(name) });
   }),
   route('GET', '/mesh-insights', false, ({ store }, { res, url }) => {
-    sendPage(res, url, store.listMeshes().map((m) => meshInsight(m, store.dataplanesOfMesh(m.mesh.name))));
+    sendPage(res, url, store.meshes.list().map((m) => meshInsight(m, store.dataplanes.ofMesh(m.mesh.name))));
   }),
   route('GET', '/mesh-insights/{name}', false, ({ store }, { res, params }) => {
-    const stored = store.getMesh(meshName(params[0]));
+    const stored = store.meshes.get(meshName(params[0]));
     if (!stored) throw notFound(`mesh "${params[0]}" does not exist`);
-    sendJson(res, 200, meshInsight(stored, store.dataplanesOfMesh(stored.mesh.name)));
+    sendJson(res, 200, meshInsight(stored, store.dataplanes.ofMesh(stored.mesh.name)));
   }),
 
   // ---- secrets
   route('GET', '/meshes/{mesh}/secrets', false, ({ store }, { res, url, params }) => {
     const mesh = meshName(params[0]);
-    sendPage(res, url, store.listSecrets(mesh).map((s) => ({ type: 'Secret', mesh, ...s })));
+    sendPage(res, url, store.secrets.list(mesh).map((s) => ({ type: 'Secret', mesh, ...s })));
   }),
   route('GET', '/meshes/{mesh}/secrets/{name}', true, ({ store }, { res, params }) => {
     const [mesh, name] = [meshName(params[0]), resourceName(params[1], 'name')];
-    const data = store.getSecret(mesh, name);
-    const meta = store.listSecrets(mesh).find((s) => s.name === name);
+    const data = store.secrets.get(mesh, name);
+    const meta = store.secrets.list(mesh).find((s) => s.name === name);
     if (!data || !meta) throw notFound(`secret "${name}" does not exist in mesh "${mesh}"`);
     sendJson(res, 200, { type: 'Secret', mesh, ...meta, data: encodeBase64(data) });
   }),
@@ -158,15 +158,15 @@ const ROUTES: Route[] = [
     // Never echo the data itself.
     if (!bytes) causes.push({ field: 'data', message: 'must be standard base64' });
     if (causes.length > 0 || !bytes) throw badRequest('invalid Secret', causes);
-    const { created } = store.putSecret(mesh, name, Buffer.from(bytes), new Date().toISOString());
+    const { created } = store.secrets.put(mesh, name, Buffer.from(bytes), new Date().toISOString());
     ca.secretsChanged(mesh);
     sendJson(res, created ? 201 : 200, {});
   }),
   route('DELETE', '/meshes/{mesh}/secrets/{name}', true, ({ store, ca }, { res, params }) => {
     const [mesh, name] = [meshName(params[0]), resourceName(params[1], 'name')];
-    const inUse = JSON.stringify(store.getMesh(mesh)?.mesh.mtls?.backends ?? []).includes(`"secret":${JSON.stringify(name)}`);
+    const inUse = JSON.stringify(store.meshes.get(mesh)?.mesh.mtls?.backends ?? []).includes(`"secret":${JSON.stringify(name)}`);
     if (inUse) throw badRequest(`secret "${name}" is used by a backend of mesh "${mesh}"`, [{ field: 'name', message: 'in use by mtls.backends' }]);
-    if (!store.deleteSecret(mesh, name)) throw notFound(`secret "${name}" does not exist in mesh "${mesh}"`);
+    if (!store.secrets.delete(mesh, name)) throw notFound(`secret "${name}" does not exist in mesh "${mesh}"`);
     ca.secretsChanged(mesh);
     sendJson(res, 200, {});
   }),
@@ -183,8 +183,8 @@ const ROUTES: Route[] = [
   route('GET', '/meshes/{mesh}/dataplanes', false, ({ store }, { res, url, params }) => {
     const mesh = meshName(params[0]);
     const page = pageOf(url);
-    const total = store.countDataplanes(mesh);
-    sendJson(res, 200, { total, items: store.dataplanesOfMesh(mesh, page).map(dataplaneResource), next: nextPage(url, page, total) });
+    const total = store.dataplanes.count(mesh);
+    sendJson(res, 200, { total, items: store.dataplanes.ofMesh(mesh, page).map(dataplaneResource), next: nextPage(url, page, total) });
   }),
   route('GET', '/meshes/{mesh}/dataplanes/{name}', false, ({ store }, { res, params }) => {
     sendJson(res, 200, dataplaneResource(dataplaneNamed(store, params)));
@@ -194,7 +194,7 @@ const ROUTES: Route[] = [
   route('POST', '/meshes/{mesh}/certificates/_reissue', true, async ({ store, issuance }, { req, res, params }) => {
     const mesh = meshName(params[0]);
     const body = parseBody(ReissueRequestSchema, await readJson(req), 'reissue request');
-    const stored = store.getMesh(mesh);
+    const stored = store.meshes.get(mesh);
     if (!stored) throw notFound(`mesh "${mesh}" does not exist`);
     if (!stored.mesh.mtls?.enabledBackend) throw badRequest(`mesh "${mesh}" has no enabled mTLS backend`, [{ field: 'mtls.enabledBackend', message: 'not set' }]);
     try {
@@ -209,17 +209,17 @@ const ROUTES: Route[] = [
   route('POST', '/dp/v1/proxies', true, async ({ store, delivery, issuance, relay }, { req, res }) => {
     const body = parseBody(RegisterProxiesSchema, await readJson(req), 'registration');
     const causes = body.proxies.flatMap((p, i) => [
-      ...(store.getMesh(p.mesh) ? [] : [{ field: `proxies[${i}].mesh`, message: `mesh "${p.mesh}" does not exist` }]),
+      ...(store.meshes.get(p.mesh) ? [] : [{ field: `proxies[${i}].mesh`, message: `mesh "${p.mesh}" does not exist` }]),
       ...(csrDer(p.csr) ? [] : [{ field: `proxies[${i}].csr`, message: 'is not a PEM certificate request' }]),
     ]);
     if (causes.length > 0) throw badRequest('invalid registration', causes.slice(0, 50));
-    const seqs = store.registerDataplanes(
+    const seqs = store.dataplanes.register(
       body.proxies.map((p) => ({ mesh: p.mesh, name: p.name, host: body.host, address: p.address, port: p.port, tags: p.tags, csrPem: p.csr })),
       (host) => delivery.isConnected(host),
       new Date().toISOString(),
     );
     const meshes = new Set(body.proxies.map((p) => p.mesh));
-    relay.proxiesChanged(body.proxies.flatMap((p) => store.getDataplane(p.mesh, p.name) ?? []), seqs);
+    relay.proxiesChanged(body.proxies.flatMap((p) => store.dataplanes.get(p.mesh, p.name) ?? []), seqs);
     res.writeHead(204).end();
     for (const mesh of meshes) {
       await delivery.pushMesh(mesh, new Set(body.proxies.filter((p) => p.mesh === mesh).map((p) => p.name)));
@@ -228,7 +228,7 @@ const ROUTES: Route[] = [
   }),
   route('DELETE', '/dp/v1/proxies/{mesh}/{name}', true, ({ store, relay }, { res, params }) => {
     const [mesh, name] = [meshName(params[0]), resourceName(params[1], 'name')];
-    const seq = store.deleteDataplane(mesh, name);
+    const seq = store.dataplanes.delete(mesh, name);
     if (seq === undefined) throw notFound(`proxy "${name}" is not registered in mesh "${mesh}"`);
     relay.proxyRemoved(mesh, name, seq);
     res.writeHead(204).end();
@@ -328,16 +328,16 @@ function sendPage(res: ServerResponse, url: URL, all: readonly unknown[]): void 
 function sendOverviews({ store }: ApiDeps, { res, url, params }: Request): void {
   const mesh = meshName(params[0]);
   // Read before the listing: the listing is at least as new as this seq.
-  const seq = store.insightSeq(mesh);
+  const seq = store.dataplanes.insightSeq(mesh);
   const page = pageOf(url);
-  const total = store.countDataplanes(mesh);
-  const items = store.dataplanesOfMesh(mesh, page).map(dataplaneOverview);
+  const total = store.dataplanes.count(mesh);
+  const items = store.dataplanes.ofMesh(mesh, page).map(dataplaneOverview);
   sendJson(res, 200, { total, items, next: nextPage(url, page, total) }, { 'x-ca-rotate-seq': String(seq) });
 }
 
 function dataplaneNamed(store: ControlPlaneStore, params: string[]): DataplaneRow {
   const [mesh, name] = [meshName(params[0]), resourceName(params[1], 'name')];
-  const row = store.getDataplane(mesh, name);
+  const row = store.dataplanes.get(mesh, name);
   if (!row) throw notFound(`dataplane "${name}" does not exist in mesh "${mesh}"`);
   return row;
 }

@@ -104,9 +104,9 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
   const tokenFile = options.token === undefined ? tokenFileFor(dbFile) : undefined;
 
   const store = new ControlPlaneStore(dbFile, new SecretCipher(key));
-  store.markAllOffline(new Date().toISOString());
+  store.dataplanes.markAllOffline(new Date().toISOString());
   const ca = new CaAccess(store, options.caRegistry ?? caRegistry, options.vault);
-  const relay = options.mode?.proxyChanges(store) ?? new AckRelay(options.temporal, log, (mesh) => store.onlineStatesConverged(mesh));
+  const relay = options.mode?.proxyChanges(store) ?? new AckRelay(options.temporal, log, (mesh) => store.dataplanes.onlineStatesConverged(mesh));
   const delivery = new Delivery(store, ca, ({ rows, seqs }) => relay.proxiesChanged(rows, seqs), log);
   const metrics = new ControlPlaneMetrics(() => proxyCounts(store));
   const issuance = new CertificateIssuance(store, ca, delivery, log, (observation) => metrics.issuance(observation));
@@ -133,7 +133,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const url = `http://${host === '0.0.0.0' || host === '[::]' ? '127.0.0.1' : host}:${address.port}`;
   // Proxies left over from the last run get their certificates checked right away.
-  for (const stored of store.listMeshes()) issuance.kick(stored.mesh.name);
+  for (const stored of store.meshes.list()) issuance.kick(stored.mesh.name);
   try {
     await options.mode?.start({ store, ca, delivery, issuance, meshes, log });
   } catch (err) {
@@ -165,8 +165,8 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
 }
 
 function proxyCounts(store: ControlPlaneStore): ProxyCount[] {
-  return store.listMeshes().map(({ mesh }) => {
-    const rows = store.dataplanesOfMesh(mesh.name);
+  return store.meshes.list().map(({ mesh }) => {
+    const rows = store.dataplanes.ofMesh(mesh.name);
     const online = rows.filter((row) => row.online).length;
     return { mesh: mesh.name, online, offline: rows.length - online };
   });

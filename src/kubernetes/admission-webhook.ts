@@ -47,13 +47,13 @@ export function reviewMeshChange(store: ControlPlaneStore, object: unknown, oldO
     return { allowed: false, message: `invalid Mesh: ${issue ? `${issue.path.join('.')}: ${issue.message}` : 'unreadable'}` };
   }
   const mesh = meshFromObject(proposed.data);
-  const knownSecrets = new Set(store.listSecrets(mesh.name).map((s) => s.name));
+  const knownSecrets = new Set(store.secrets.list(mesh.name).map((s) => s.name));
   const checked = validateMesh(mesh, knownSecrets);
   if (checked.errors.length > 0) {
     return { allowed: false, message: `mesh "${mesh.name}" is invalid: ${checked.errors.map((e) => `spec.${e.path}: ${e.message}`).join('; ')}` };
   }
   const previous = MeshObjectSchema.safeParse(oldObject);
-  const admission = admitMeshChange(previous.success ? meshFromObject(previous.data) : undefined, mesh, store.dataplanesOfMesh(mesh.name));
+  const admission = admitMeshChange(previous.success ? meshFromObject(previous.data) : undefined, mesh, store.dataplanes.ofMesh(mesh.name));
   if (admission.allowed) return { allowed: true };
   return { allowed: false, message: `${admission.reason}; pending proxies: ${admission.pending.join(', ')}` };
 }

@@ -110,11 +110,11 @@ export class KubernetesControlPlaneMode implements ControlPlaneMode {
     const mesh = kumaSecretMesh(object);
     if (!parts || !mesh) return;
     if (type === 'DELETED') {
-      parts.store.deleteSecret(mesh, object.metadata.name);
+      parts.store.secrets.delete(mesh, object.metadata.name);
       return;
     }
     const value = object.data?.value;
-    if (value !== undefined) parts.store.putSecret(mesh, object.metadata.name, Buffer.from(value, 'base64'), new Date().toISOString());
+    if (value !== undefined) parts.store.secrets.put(mesh, object.metadata.name, Buffer.from(value, 'base64'), new Date().toISOString());
   }
 
   private async meshChanged(type: string, object: MeshObject): Promise<void> {
@@ -210,7 +210,7 @@ class InsightWriter implements ProxyChangeSink {
   }
 
   private async write(item: { mesh: string; name: string; removed: boolean }): Promise<void> {
-    const row = item.removed ? undefined : this.store.getDataplane(item.mesh, item.name);
+    const row = item.removed ? undefined : this.store.dataplanes.get(item.mesh, item.name);
     if (!row) {
       await this.remove(DATAPLANE_INSIGHTS, item.name);
       await this.remove(DATAPLANES, item.name);
