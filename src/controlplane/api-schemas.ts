@@ -71,6 +71,7 @@ export const MeshInsightSchema = z.looseObject({
 });
 export type MeshInsight = z.infer<typeof MeshInsightSchema>;
 
+/** Tags as served (what was registered passed the stricter TagsSchema of the /dp/v1 contract). */
 export const TagsSchema = z.record(z.string(), z.string());
 
 const InboundSchema = z.looseObject({ port: z.number().int().optional(), tags: TagsSchema.optional() });
@@ -119,41 +120,4 @@ export const ReissueRequestSchema = z.object({
 export const ReissuePageSchema = z.object({ issued: z.number().int(), skipped: z.number().int(), next: z.string().nullable() });
 export type ReissuePage = z.infer<typeof ReissuePageSchema>;
 
-const Sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, 'must be a SHA-256 fingerprint: 64 lower-case hex digits');
-const ResourceName = z
-  .string()
-  .min(1)
-  .max(253)
-  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'must start with a letter or digit and hold only letters, digits, ".", "_" and "-"');
-
-export const RegisterProxiesSchema = z.object({
-  host: z.string().min(1).max(253),
-  proxies: z
-    .array(
-      z.object({
-        mesh: ResourceName,
-        name: ResourceName,
-        address: z.string().min(1),
-        port: z.number().int().min(1).max(65_535),
-        tags: TagsSchema.refine((tags) => Boolean(tags['kuma.io/service']), 'must hold a "kuma.io/service" tag'),
-        csr: z.string().includes('-----BEGIN CERTIFICATE REQUEST-----', { message: 'must be a PEM certificate request' }),
-      }),
-    )
-    .max(20_000),
-});
-
-export const AcksSchema = z.object({
-  acks: z
-    .array(
-      z.object({
-        mesh: z.string().min(1),
-        name: z.string().min(1),
-        version: z.number().int().nonnegative(),
-        trustedRootFingerprints: z.array(Sha256Hex),
-        certificateIssuerFingerprint: Sha256Hex.nullable(),
-      }),
-    )
-    .max(20_000),
-});
-
-export { ResourceName };
+export { AcksSchema, RegisterProxiesSchema, ResourceName } from '../mesh/dataplane-api';

@@ -5,6 +5,7 @@
 import type { Backend, Mesh, ValidationResult } from '../mesh/schema';
 import type { CaBackend, CaContext, Issuer, SecretStore } from '../ca/types';
 import { certificateFingerprint, splitCertificates } from './certificates';
+import type { TrustBundleEntry as WireTrustBundleEntry } from '../mesh/dataplane-api';
 import type { ControlPlaneStore } from './store';
 
 export interface CaRegistry {
@@ -12,11 +13,8 @@ export interface CaRegistry {
   validateBackends(mesh: Mesh, ctx: CaContext): Promise<ValidationResult>;
 }
 
-export interface TrustBundleEntry {
-  backend: string;
-  pem: string;
-  fingerprint: string;
-}
+/** What the stream serves per backend root (the `/dp/v1` contract), fingerprint always computed here. */
+export type TrustBundleEntry = Required<WireTrustBundleEntry>;
 
 /** Everything delivery and ack mapping need about one version of a mesh's mTLS setup. */
 export interface MeshMaterial {

@@ -3,7 +3,7 @@
  * ack of each proxy is kept; one batch is in flight at a time, so acks arrive in order. A failed batch
  * is retried (unless a newer ack of the same proxy superseded it) with backoff.
  */
-import type { ProxyAckMessage } from './config';
+import type { ProxyAckMessage } from '../mesh/dataplane-api';
 
 export interface AckBatcherOptions {
   send: (acks: ProxyAckMessage[]) => Promise<void>;

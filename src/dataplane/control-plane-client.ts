@@ -1,6 +1,6 @@
 /** HTTP calls of the data plane side of the control plane API (`/dp/v1/`), bearer token on each. */
 import { KumaErrorBodySchema, readKumaError } from '../mesh/api-error';
-import type { ProxyAckMessage, RegisterProxiesRequest } from './config';
+import type { ProxyAckMessage, RegisterProxiesRequest } from '../mesh/dataplane-api';
 
 export class ControlPlaneRequestError extends Error {
   constructor(

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AckBatcher } from './ack-batcher';
-import { ProxyConfigEventSchema, type ProxyAckMessage, type ProxyConfigEvent } from './config';
+import { ProxyConfigEventSchema, type ProxyAckMessage, type ProxyConfigEvent } from '../mesh/dataplane-api';
 import { DataplaneControlPlaneClient } from './control-plane-client';
 import type { ProxyKeyType } from './identity';
 import { MtlsListener } from './mtls-server';

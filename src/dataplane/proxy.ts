@@ -3,7 +3,7 @@
  * Applying a config swaps the context used for *new* handshakes only; live connections keep the
  * context they were established with, so nothing in flight is dropped.
  */
-import type { ProxyAckMessage, ProxyConfigEvent, ProxyRegistration } from './config';
+import type { ProxyAckMessage, ProxyConfigEvent, ProxyRegistration } from '../mesh/dataplane-api';
 import { ProxyKey, type ProxyKeyType } from './identity';
 import { spiffeId } from './spiffe';
 import { buildTlsConfig, configDigest, type AppliedTlsConfig } from './tls-context';

@@ -6,7 +6,7 @@
 import { X509Certificate, constants as cryptoConstants, createHash } from 'node:crypto';
 import tls from 'node:tls';
 import { sha256Fingerprint as sha256DerFingerprint } from '../pki/certificate';
-import type { ProxyConfigEvent } from './config';
+import type { ProxyConfigEvent } from '../mesh/dataplane-api';
 import type { ProxyKey } from './identity';
 
 export interface AppliedTlsConfig {

@@ -1,7 +1,7 @@
 /** The small pieces of the proxy agent: key and CSR, SAN parsing, SSE framing, ack batching. */
 import { inspect } from 'node:util';
 import { AckBatcher } from '../../../src/dataplane/ack-batcher';
-import type { ProxyAckMessage } from '../../../src/dataplane/config';
+import type { ProxyAckMessage } from '../../../src/mesh/dataplane-api';
 import { ProxyKey } from '../../../src/dataplane/identity';
 import { SseParser } from '../../../src/dataplane/sse-client';
 import { uriSubjectAltNames } from '../../../src/dataplane/spiffe';

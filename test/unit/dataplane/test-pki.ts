@@ -3,7 +3,7 @@
  * signed for the public key of the proxy's own CSR, with a SPIFFE URI SAN.
  */
 import { webcrypto } from 'node:crypto';
-import type { ProxyConfigEvent } from '../../../src/dataplane/config';
+import type { ProxyConfigEvent } from '../../../src/mesh/dataplane-api';
 import type { DataplaneProxy } from '../../../src/dataplane/proxy';
 
 // @peculiar/x509 registers its algorithms through tsyringe, which needs the reflect-metadata API.
