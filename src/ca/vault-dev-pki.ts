@@ -43,7 +43,8 @@ export async function provisionDevPki(options: DevPkiOptions): Promise<DevPki> {
     key_type: 'any',
     // The identity comes from the control plane's uri_sans, never from what a proxy asks for in its CSR.
     use_csr_sans: false,
-    key_usage: ['DigitalSignature', 'KeyEncipherment'],
+    // DigitalSignature only: valid for EC and RSA keys alike (KeyEncipherment is not for EC keys, RFC 5480).
+    key_usage: ['DigitalSignature'],
     ext_key_usage: ['ServerAuth', 'ClientAuth'],
     server_flag: true,
     client_flag: true,

@@ -38,11 +38,16 @@ export interface SignedLeaf {
 }
 
 const VERSION_3 = explicit(0, smallInteger(2));
-const FIXED_LEAF_EXTENSIONS = Buffer.concat([
-  keyUsage([KeyUsageBit.digitalSignature, KeyUsageBit.keyEncipherment]),
-  extendedKeyUsage([OID.serverAuth, OID.clientAuth]),
-  basicConstraints(false),
-]);
+const COMMON_LEAF_EXTENSIONS = Buffer.concat([extendedKeyUsage([OID.serverAuth, OID.clientAuth]), basicConstraints(false)]);
+/**
+ * keyUsage by the subject key's type: an RSA key may encipher (RSA key transport), an EC or Ed25519
+ * key only signs (RFC 5480 section 3, RFC 8410 section 5: no keyEncipherment).
+ */
+const LEAF_KEY_USAGE: Record<VerifiedCsr['keyAlgorithm'], Buffer> = {
+  rsa: keyUsage([KeyUsageBit.digitalSignature, KeyUsageBit.keyEncipherment]),
+  ec: keyUsage([KeyUsageBit.digitalSignature]),
+  ed25519: keyUsage([KeyUsageBit.digitalSignature]),
+};
 
 export class LeafSigner {
   private readonly algorithm: SignatureAlgorithm;
@@ -57,7 +62,7 @@ export class LeafSigner {
     this.algorithm = signatureAlgorithmFor(caKey);
     this.issuerName = ca.subjectNameDer;
     const caKeyId = ca.subjectKeyId ?? keyIdentifier(subjectPublicKeyBits(ca.subjectPublicKeyInfoDer));
-    this.issuerExtensions = Buffer.concat([FIXED_LEAF_EXTENSIONS, authorityKeyIdentifier(caKeyId)]);
+    this.issuerExtensions = Buffer.concat([COMMON_LEAF_EXTENSIONS, authorityKeyIdentifier(caKeyId)]);
   }
 
   /** The TBSCertificate for a request, and its NotAfter (whole seconds, as encoded). */
@@ -77,6 +82,7 @@ export class LeafSigner {
       explicit(
         3,
         sequence(
+          LEAF_KEY_USAGE[request.csr.keyAlgorithm],
           this.issuerExtensions,
           subjectKeyIdentifier(keyIdentifier(request.csr.subjectPublicKeyBits)),
           uriSubjectAltNames(request.uris, true),

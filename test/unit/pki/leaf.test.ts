@@ -31,7 +31,8 @@ describe('identity certificates', () => {
     expect(x509.publicKey.export({ format: 'der', type: 'spki' })).toEqual(proxy.publicKey.export({ format: 'der', type: 'spki' }));
 
     const info = parseCertificateDer(leaf.der);
-    expect(info.keyUsage).toEqual(new Set([KeyUsageBit.digitalSignature, KeyUsageBit.keyEncipherment]));
+    // An EC key signs; it never enciphers (RFC 5480 section 3).
+    expect(info.keyUsage).toEqual(new Set([KeyUsageBit.digitalSignature]));
     expect(info.authorityKeyId).toEqual(ca.certificate.subjectKeyId);
     expect(info.subjectKeyId).toHaveLength(20);
     expect(info.fingerprint).toBe(sha256Fingerprint(leaf.der));
@@ -57,6 +58,8 @@ describe('identity certificates', () => {
     const csr = parseAndVerifyCsr(createCsr((await generateKeyPair(rsa(2048))).privateKey));
     const der = new LeafSigner(ca.certificate, ca.privateKey).sign({ csr, uris: ['spiffe://m/s'], validityMs: DAY_MS }).der;
     expect(new X509Certificate(der).verify(ca.certificate.publicKey)).toBe(true);
+    // An RSA subject key may also encipher (RSA key transport).
+    expect(parseCertificateDer(der).keyUsage).toEqual(new Set([KeyUsageBit.digitalSignature, KeyUsageBit.keyEncipherment]));
   });
 
   it('refuse a CA key that does not match the CA certificate', async () => {
