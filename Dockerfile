@@ -17,7 +17,7 @@ RUN npm ci --no-audit --no-fund && npm cache clean --force
 COPY . .
 
 # The control plane's store (SQLite), its token file and its secret key file live in /data.
-RUN mkdir -p /data && chown node:node /data
+RUN mkdir -p /data /credentials && chown node:node /data /credentials
 VOLUME ["/data"]
 USER node
 

@@ -7,6 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { apiTlsFiles } from '../src/controlplane/api-tls';
 import type { RunningControlPlane } from '../src/controlplane/server';
 import type { ControlPlaneSettings } from '../src/cli/stack';
 import { freePort } from '../src/devstack/ports';
@@ -112,7 +113,9 @@ export async function startControlPlaneProcess(settings: ControlPlaneSettings, l
   );
   const url = /listening on (\S+)/.exec(started.readyLine)?.[1];
   if (!url) throw new Error(`cannot read the control plane's URL from "${started.readyLine}"`);
-  return { url, token, tokenFile: undefined, tokenGenerated: false, process: started, stop: () => started.stop() };
+  // The child generated its API certificate next to the store on first start.
+  const caFile = apiTlsFiles(path.resolve(settings.dbFile)).ca;
+  return { url, token, tokenFile: undefined, tokenGenerated: false, caPem: fs.readFileSync(caFile, 'utf8'), caFile, process: started, stop: () => started.stop() };
 }
 
 /** `ca-rotate worker` in a child process, with the settings the stack hands out. */

@@ -3,7 +3,8 @@
  * DataSourceSchema. Never throws: a source that cannot be loaded becomes a finding naming its path,
  * and never quotes the data it holds.
  */
-import { readFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { type FileHandle, open } from 'node:fs/promises';
 import { decodeBase64 } from '../mesh/base64';
 import { DATA_SOURCE_KEYS, DataSourceSchema, dataSourceKey } from '../mesh/backends/data-source';
 import type { ValidationIssue } from '../mesh/schema';
@@ -38,11 +39,26 @@ export async function loadDataSource(ctx: CaContext, value: unknown, path: strin
     case 'inlineString':
       return { ok: true, data: Buffer.from(text, 'utf8') };
     case 'file':
-      try {
-        return { ok: true, data: await readFile(text) };
-      } catch (error) {
-        return fail(`cannot read file "${text}": ${(error as NodeJS.ErrnoException).code ?? 'unreadable'}`, at);
-      }
+      return readBoundedFile(text, at);
+  }
+}
+
+/** PEM certificates and keys are small: a bigger file (or a device such as /dev/zero) is not one. */
+export const MAX_DATA_SOURCE_FILE_BYTES = 1024 * 1024;
+
+async function readBoundedFile(file: string, at: string): Promise<Loaded> {
+  let handle: FileHandle | undefined;
+  try {
+    // O_NONBLOCK: opening a FIFO must not wait for a writer (it is refused as not a regular file).
+    handle = await open(file, constants.O_RDONLY | constants.O_NONBLOCK);
+    const stat = await handle.stat();
+    if (!stat.isFile()) return { ok: false, issue: { path: at, message: `"${file}" is not a regular file` }, transient: false };
+    if (stat.size > MAX_DATA_SOURCE_FILE_BYTES) return { ok: false, issue: { path: at, message: `"${file}" is larger than ${MAX_DATA_SOURCE_FILE_BYTES} bytes` }, transient: false };
+    return { ok: true, data: await handle.readFile() };
+  } catch (error) {
+    return { ok: false, issue: { path: at, message: `cannot read file "${file}": ${(error as NodeJS.ErrnoException).code ?? 'unreadable'}` }, transient: false };
+  } finally {
+    await handle?.close();
   }
 }
 

@@ -67,9 +67,12 @@ export async function loadVaultSettings(ctx: CaContext, backend: Backend): Promi
     tokenPath = `${BASE}.auth.tls`;
   } else if (authConf.aws) {
     errors.push({ path: `${BASE}.auth.aws`, message: 'AWS IAM authentication is not supported by mesh-ca-rotator: use auth.token or auth.tls' });
-  } else if (ctx.vaultDefaults?.token) {
+  } else if (ctx.vaultDefaults?.token && !agentAddress && sameVault(address, ctx.vaultDefaults.address)) {
     auth.token = ctx.vaultDefaults.token;
     tokenPath = 'VAULT_TOKEN';
+  } else if (ctx.vaultDefaults?.token && !agentAddress) {
+    // The operator's token goes only to the operator's Vault, never to an address a Mesh names.
+    errors.push({ path: `${BASE}.auth`, message: 'a Vault address set in the Mesh needs its own credentials (auth.token or auth.tls): VAULT_TOKEN is only sent to VAULT_ADDR' });
   } else if (!agentAddress) {
     errors.push({ path: `${BASE}.auth`, message: 'no Vault credentials: set conf.fromCp.auth.token or auth.tls (or VAULT_TOKEN)' });
   }
@@ -90,6 +93,11 @@ export async function loadVaultSettings(ctx: CaContext, backend: Backend): Promi
       tokenPath,
     },
   };
+}
+
+function sameVault(address: string | undefined, defaultAddress: string | undefined): boolean {
+  const normalize = (a: string | undefined) => a?.trim().replace(/\/+$/, '').toLowerCase();
+  return address !== undefined && normalize(address) === normalize(defaultAddress);
 }
 
 /** Renders Kong Mesh's commonName template: `{{ tag "name" }}` becomes the proxy's tag value. */

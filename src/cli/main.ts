@@ -5,6 +5,7 @@
  * Command modules load on demand, so `validate` or `status` do not pay at startup for the worker,
  * the control plane and the proxies.
  */
+import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { CONTROL_UPDATES, type ControlName } from '../workflows/messages';
@@ -134,7 +135,27 @@ export function buildProgram(run: (action: () => Promise<number>) => Promise<voi
     .option('--dataplane-namespace <name>', 'Kubernetes mode: namespace of the Dataplane and DataplaneInsight resources', 'kuma-demo')
     .option('--webhook-port <port>', 'Kubernetes mode: admission webhook port (0: any free port)', port, 0)
     .option('--webhook-url <url>', 'Kubernetes mode: the URL the API server calls (default https://HOST:PORT/validate/meshes)')
-    .action((o: { db: string; port: number; host: string; showToken?: boolean; publicMetrics?: boolean; dataplaneNamespace: string; webhookPort: number; webhookUrl?: string }) =>
+    .option('--api-tls-name <name>', 'a host name or address clients use, for the generated API certificate (repeatable)', (v: string, p: string[] = []) => [...p, v])
+    .option('--api-tls-cert <file>', 'serve this PEM certificate (chain) on the API instead of a generated one')
+    .option('--api-tls-key <file>', 'the private key of --api-tls-cert')
+    .option('--api-tls-ca <file>', 'the CA clients should trust for --api-tls-cert')
+    .option('--no-api-tls', 'plain HTTP on the API (only behind a TLS-terminating proxy)')
+    .action(
+      (o: {
+        db: string;
+        port: number;
+        host: string;
+        showToken?: boolean;
+        publicMetrics?: boolean;
+        dataplaneNamespace: string;
+        webhookPort: number;
+        webhookUrl?: string;
+        apiTlsName?: string[];
+        apiTlsCert?: string;
+        apiTlsKey?: string;
+        apiTlsCa?: string;
+        apiTls: boolean;
+      }) =>
       run(async () => {
         const { runControlPlaneCommand } = load<typeof import('../controlplane/main')>('../controlplane/main');
         const s = settings();
@@ -145,10 +166,33 @@ export function buildProgram(run: (action: () => Promise<number>) => Promise<voi
               webhook: { port: o.webhookPort, host: o.host, url: o.webhookUrl },
             })
           : undefined;
-        await runControlPlaneCommand({ db: o.db, port: o.port, host: o.host, showToken: o.showToken, publicMetrics: o.publicMetrics, temporal, mode });
+        if (Boolean(o.apiTlsCert) !== Boolean(o.apiTlsKey)) throw new CliError('--api-tls-cert and --api-tls-key go together', EXIT_REFUSED);
+        const tls = { tlsNames: o.apiTlsName, tlsCert: o.apiTlsCert, tlsKey: o.apiTlsKey, tlsCa: o.apiTlsCa, noTls: !o.apiTls };
+        try {
+          await runControlPlaneCommand({ db: o.db, port: o.port, host: o.host, showToken: o.showToken, publicMetrics: o.publicMetrics, temporal, mode, ...tls });
+        } catch (err) {
+          // A missing or wrong key, a linked key file: one line, no stack.
+          if (err instanceof Error && (err.name === 'StoreKeyError' || err.name === 'PrivateFileError')) throw new CliError(err.message, EXIT_UNEXPECTED);
+          throw err;
+        }
         return 0;
       }),
     );
+
+  const collect = (value: string, previous: string[] = []) => [...previous, value];
+  program
+    .command('token')
+    .description('have the control plane sign a data plane, worker or read-only credential (needs the admin token)')
+    .addOption(new Option('--role <role>', 'what the credential may do').choices(['dataplane', 'worker', 'reader']).makeOptionMandatory())
+    .requiredOption('--name <name>', 'who holds it (recorded as the actor of its writes)')
+    .requiredOption('--out <file>', 'write the token here (mode 0600; must not exist)')
+    .option('--valid-for <seconds>', 'expires after this many seconds', positiveInteger('--valid-for'))
+    .option('--mesh <name>', 'dataplane: the one mesh it is bound to')
+    .option('--host <id>', 'dataplane: the host id its stream uses')
+    .option('--name-prefix <prefix>', 'dataplane: proxies whose names start with this')
+    .option('--proxy <name>', 'dataplane: a proxy name it may speak for (repeatable)', collect)
+    .option('--service <name>', 'dataplane: a kuma.io/service its proxies may claim (repeatable)', collect)
+    .action((o: import('./commands/token').TokenCommandOptions) => run(() => load<typeof import('./commands/token')>('./commands/token').tokenCommand(o, settings())));
 
   program
     .command('dataplanes')
@@ -165,7 +209,8 @@ export function buildProgram(run: (action: () => Promise<number>) => Promise<voi
         const s = settings();
         if (!s.controlPlaneToken) throw new CliError('CA_ROTATE_CP_TOKEN is not set: the proxies need the control plane token', EXIT_REFUSED);
         const { runDataplanesCommand } = load<typeof import('../dataplane/main')>('../dataplane/main');
-        return runDataplanesCommand({ ...o, controlPlaneUrl: s.controlPlaneUrl, token: s.controlPlaneToken });
+        const caPem = s.controlPlaneCaFile ? readFileSync(s.controlPlaneCaFile, 'utf8') : undefined;
+        return runDataplanesCommand({ ...o, controlPlaneUrl: s.controlPlaneUrl, token: s.controlPlaneToken, caPem });
       }),
     );
 

@@ -118,6 +118,15 @@ function temporalTlsFrom(flags: ConnectionFlags, env: NodeJS.ProcessEnv, apiKey:
   return undefined;
 }
 
+/** CA_ROTATE_CP_TOKEN_FILE: a credential kept in a file (e.g. minted by `ca-rotate token --out`). */
+function readTokenFile(file: string): string {
+  try {
+    return readFileSync(file, 'utf8').trim();
+  } catch (err) {
+    throw new SettingsError(`CA_ROTATE_CP_TOKEN_FILE: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+  }
+}
+
 export function loadSettings(flags: ConnectionFlags, env: NodeJS.ProcessEnv = process.env): Settings {
   const temporalApiKey = flags.apiKey ?? (env.TEMPORAL_API_KEY || undefined);
   const candidate = {
@@ -126,7 +135,7 @@ export function loadSettings(flags: ConnectionFlags, env: NodeJS.ProcessEnv = pr
     temporalTls: temporalTlsFrom(flags, env, temporalApiKey),
     temporalApiKey,
     controlPlaneUrl: flags.cpUrl ?? env.CA_ROTATE_CP_URL ?? 'http://127.0.0.1:5681',
-    controlPlaneToken: env.CA_ROTATE_CP_TOKEN || undefined,
+    controlPlaneToken: env.CA_ROTATE_CP_TOKEN || (env.CA_ROTATE_CP_TOKEN_FILE ? readTokenFile(env.CA_ROTATE_CP_TOKEN_FILE) : undefined),
     controlPlaneCaFile: env.CA_ROTATE_CP_CA_FILE || undefined,
     controlPlaneClientCert: env.CA_ROTATE_CP_CLIENT_CERT || undefined,
     controlPlaneClientKey: env.CA_ROTATE_CP_CLIENT_KEY || undefined,

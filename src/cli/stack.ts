@@ -172,7 +172,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       : await startControlPlane({ ...controlPlaneSettings, port: 0, logger: kube ? log : () => {}, mode });
     cleanups.push(() => controlPlane.stop());
     if (kubernetes) kubernetes.webhookUrl = mode?.webhookUrl;
-    const cp = new ControlPlaneClient({ url: controlPlane.url, token: controlPlane.token, timeoutMs: 30_000 });
+    const cp = new ControlPlaneClient({ url: controlPlane.url, token: controlPlane.token, caFile: controlPlane.caFile, timeoutMs: 30_000 });
     if (kubernetes) {
       // As a user would: `kubectl apply` the Mesh; the control plane picks it up from its watch.
       await applyObjects(kubernetes.admin, [newMeshObject(initialMesh(mesh))]);
@@ -180,12 +180,21 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     } else {
       await cp.putMesh(initialMesh(mesh), { actor: 'setup' });
     }
+    // Least privilege: the worker and the proxies get their own credentials, never the admin token.
+    const services = options.services ?? Math.max(1, Math.min(10, Math.ceil(options.proxies / 5)));
+    const namePrefix = `${mesh}-dp`;
+    const workerToken = await cp.issueToken({ role: 'worker', name: `worker-${mesh}` });
+    const dataplaneToken = await cp.issueToken({
+      role: 'dataplane',
+      name: `${mesh}-host`,
+      dataplane: { mesh, host: `${mesh}-host`, namePrefix: `${namePrefix}-`, services: Array.from({ length: services }, (_, i) => `svc-${i}`) },
+    });
     // Our control plane's insights are its proxies' acks, in either mode: nothing to settle.
     const settleMs = kubernetes ? (options.insightSettleMs ?? 0) : options.insightSettleMs;
 
     let worker: { stop(): Promise<void> } | undefined;
     const startWorker = async () => {
-      const connection = { url: controlPlane.url, token: controlPlane.token, timeoutMs: 30_000 };
+      const connection = { url: controlPlane.url, token: workerToken, caFile: controlPlane.caFile, timeoutMs: 30_000 };
       const target = kubernetes ? kubernetesMeshTarget(kubernetes.worker) : meshTargetFor(connection);
       const activities = rotationActivitiesFor({ controlPlane: connection, vault, insightSettleMs: settleMs }, target);
       // Idle while acks are pushed (our control plane's relay, or the Kubernetes watch); polls `_overview` otherwise.
@@ -225,11 +234,12 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     log(`starting ${options.proxies} data plane proxies`);
     const dataplanes = await startDataplaneHost({
       controlPlaneUrl: controlPlane.url,
-      token: controlPlane.token,
+      token: dataplaneToken,
+      caPem: controlPlane.caPem,
       mesh,
       count: options.proxies,
-      services: options.services ?? Math.max(1, Math.min(10, Math.ceil(options.proxies / 5))),
-      namePrefix: `${mesh}-dp`,
+      services,
+      namePrefix,
       traffic: false,
     });
     cleanups.push(() => dataplanes.stop());
@@ -251,7 +261,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         TEMPORAL_ADDRESS: temporal.address,
         TEMPORAL_NAMESPACE: temporal.namespace,
         CA_ROTATE_CP_URL: controlPlane.url,
-        CA_ROTATE_CP_TOKEN: controlPlane.token,
+        CA_ROTATE_CP_TOKEN: workerToken,
+        ...(controlPlane.caFile ? { CA_ROTATE_CP_CA_FILE: controlPlane.caFile } : {}),
         CA_ROTATE_TASK_QUEUE: taskQueue,
         ...(vault ? { VAULT_ADDR: vault.address, VAULT_TOKEN: vault.token } : {}),
       }),

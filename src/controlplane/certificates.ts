@@ -16,12 +16,15 @@ export function splitCertificates(pem: string): string[] {
   return (pem.match(CERTIFICATE_BLOCK) ?? []).map((block) => `${block}\n`);
 }
 
-/** When to renew on our own: with a fifth of the lifetime left, as Kuma does. */
-export function renewalTimeMs(certificatePem: string): number {
+/** However short a certificate's life (e.g. capped by a CA about to expire), renewal never runs more often than this. */
+export const MIN_RENEWAL_INTERVAL_MS = 60_000;
+
+/** When to renew on our own: with a fifth of the lifetime left, as Kuma does, and not sooner than MIN_RENEWAL_INTERVAL_MS from now. */
+export function renewalTimeMs(certificatePem: string, nowMs = Date.now()): number {
   const block = parsePemBlocks(certificatePem).find((b) => b.label === 'CERTIFICATE');
   if (!block) throw new Error('no CERTIFICATE block in the issued PEM');
   const { notBefore, notAfter } = certificateValidity(block.der);
-  return notAfter.getTime() - (notAfter.getTime() - notBefore.getTime()) / 5;
+  return Math.max(notAfter.getTime() - (notAfter.getTime() - notBefore.getTime()) / 5, nowMs + MIN_RENEWAL_INTERVAL_MS);
 }
 
 /** DER of a PEM CSR, or undefined when the text holds none. */

@@ -33,6 +33,9 @@ import {
   ServedMeshSchema,
   stripServerMeta,
 } from './api-schemas';
+import type { TokenRequest } from './credentials';
+
+const IssuedTokenSchema = z.object({ token: z.string().min(1) });
 
 export class ControlPlaneError extends Error {
   constructor(
@@ -231,6 +234,12 @@ export class ControlPlaneClient {
   async reissue(mesh: string, page: { after: string | null; limit: number }): Promise<ReissuePage> {
     const response = await this.request('POST', `/meshes/${enc(mesh)}/certificates/_reissue`, { body: page });
     return parse(ReissuePageSchema, response.body, 'reissue page');
+  }
+
+  /** Ours only: has the control plane sign a reader, worker or data plane token (admin only). Never log the result. */
+  async issueToken(request: TokenRequest): Promise<string> {
+    const response = await this.request('POST', '/tokens', { body: request });
+    return parse(IssuedTokenSchema, response.body, 'issued token').token;
   }
 
   /** Follows Kuma's `{items, total, next}` pagination; `next` is absolute, built from the server's idea of its host. */

@@ -1,5 +1,4 @@
 /** Small HTTP helpers: Kuma's error body, JSON bodies read with a size cap, zod issues as causes. */
-import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { z } from 'zod';
 import { type ErrorCause, type KumaErrorBody, kumaErrorBody } from '../mesh/api-error';
@@ -46,23 +45,55 @@ export function parseBody<T extends z.ZodType>(schema: T, body: unknown, what: s
   );
 }
 
-const MAX_BODY_BYTES = 32 * 1024 * 1024;
+/** Meshes, Secrets, token and reissue requests: far below this. */
+export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
+/** A registration of the most proxies one request may carry (see MAX_PROXIES_PER_REQUEST). */
+export const LARGE_MAX_BODY_BYTES = 32 * 1024 * 1024;
+/** A body must arrive within this: a client trickling bytes cannot hold a connection forever. */
+export const BODY_TIMEOUT_MS = 30_000;
+/** No API document nests deeper; a deeper one is refused before anything recurses over it. */
+export const MAX_JSON_DEPTH = 32;
 
-export async function readJson(req: IncomingMessage): Promise<unknown> {
+export async function readJson(req: IncomingMessage, maxBytes = DEFAULT_MAX_BODY_BYTES): Promise<unknown> {
+  const declared = Number(req.headers['content-length'] ?? 0);
+  if (declared > maxBytes) throw new ApiError(413, 'Payload Too Large', `the body exceeds ${maxBytes} bytes`, [{ field: '(body)', message: `at most ${maxBytes} bytes` }]);
   const chunks: Buffer[] = [];
   let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_BODY_BYTES) throw new ApiError(413, 'Payload Too Large', `the body exceeds ${MAX_BODY_BYTES} bytes`);
-    chunks.push(chunk as Buffer);
+  const timer = setTimeout(() => req.destroy(new ApiError(408, 'Request Timeout', `the body did not arrive within ${BODY_TIMEOUT_MS} ms`)), BODY_TIMEOUT_MS);
+  try {
+    for await (const chunk of req) {
+      size += (chunk as Buffer).length;
+      if (size > maxBytes) throw new ApiError(413, 'Payload Too Large', `the body exceeds ${maxBytes} bytes`, [{ field: '(body)', message: `at most ${maxBytes} bytes` }]);
+      chunks.push(chunk as Buffer);
+    }
+  } finally {
+    clearTimeout(timer);
   }
   const text = Buffer.concat(chunks).toString('utf8');
   if (text.trim() === '') throw badRequest('the body is empty: a JSON document was expected', [{ field: '(body)', message: 'required' }]);
+  if (jsonDepth(text) > MAX_JSON_DEPTH) throw badRequest(`the body nests deeper than ${MAX_JSON_DEPTH} levels`, [{ field: '(body)', message: `at most ${MAX_JSON_DEPTH} levels of nesting` }]);
   try {
     return JSON.parse(text) as unknown;
   } catch (err) {
     throw badRequest('the body is not valid JSON', [{ field: '(body)', message: err instanceof Error ? err.message : 'not JSON' }]);
   }
+}
+
+/** The deepest nesting of arrays and objects in JSON text (strings skipped), without parsing it. */
+function jsonDepth(text: string): number {
+  let depth = 0;
+  let deepest = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++; // backslash: skip the escaped character
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x7b || c === 0x5b) deepest = Math.max(deepest, ++depth);
+    else if (c === 0x7d || c === 0x5d) depth--;
+  }
+  return deepest;
 }
 
 export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
@@ -73,14 +104,6 @@ export function sendJson(res: ServerResponse, status: number, body: unknown, hea
 
 export function sendError(res: ServerResponse, error: ApiError): void {
   sendJson(res, error.status, error.body(), error.status === 401 ? { 'www-authenticate': 'Bearer' } : {});
-}
-
-/** Constant-time comparison of a bearer token against the expected one. */
-export function tokenMatches(header: string | undefined, expected: string): boolean {
-  const match = /^Bearer\s+(.+)$/i.exec(header ?? '');
-  if (!match) return false;
-  const digest = (text: string): Buffer => createHash('sha256').update(text).digest();
-  return timingSafeEqual(digest((match[1] as string).trim()), digest(expected));
 }
 
 /** `"7"` or `7` or `W/"7"` → 7; anything else is a 400 naming the header. */

@@ -18,6 +18,14 @@ export interface ControlPlaneCommandOptions {
   temporal: TemporalTarget;
   /** Meshes and Secrets kept elsewhere (Kubernetes mode), with a line saying where. */
   mode?: { mode: ControlPlaneMode; describe(): string };
+  /** Names (host names, addresses) clients reach the API by, for the generated certificate. */
+  tlsNames?: string[];
+  /** A certificate and key to serve instead of a generated one (and the CA clients should trust). */
+  tlsCert?: string;
+  tlsKey?: string;
+  tlsCa?: string;
+  /** Plain HTTP: only behind a TLS-terminating proxy. */
+  noTls?: boolean;
 }
 
 export const DEFAULT_DB_FILE = 'ca-rotate-cp.db';
@@ -38,6 +46,11 @@ export async function runControlPlaneCommand(options: ControlPlaneCommandOptions
     vault: env.VAULT_ADDR || env.VAULT_TOKEN ? { address: env.VAULT_ADDR, token: env.VAULT_TOKEN } : undefined,
     logger: log,
     mode: options.mode?.mode,
+    tls: options.noTls
+      ? false
+      : options.tlsCert && options.tlsKey
+        ? { certFile: options.tlsCert, keyFile: options.tlsKey, caFile: options.tlsCa }
+        : { generate: true, names: [...(options.tlsNames ?? []), ...(options.host && !['0.0.0.0', '::'].includes(options.host) ? [options.host] : [])] },
   });
   process.stdout.write(`control plane listening on ${running.url} (store ${dbFile})\n`);
   if (running.tokenFile) {
@@ -46,6 +59,7 @@ export async function runControlPlaneCommand(options: ControlPlaneCommandOptions
   } else {
     process.stdout.write('API token from CA_ROTATE_CP_TOKEN\n');
   }
+  if (running.caFile) process.stdout.write(`API certificate's CA in ${running.caFile} (use it as CA_ROTATE_CP_CA_FILE)\n`);
   if (options.mode) process.stdout.write(`${options.mode.describe()}\n`);
   else process.stdout.write(`relaying proxy acks to Temporal at ${options.temporal.address}\n`);
 

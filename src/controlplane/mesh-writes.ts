@@ -8,6 +8,7 @@ import type { ProxyState } from '../mesh/insights';
 import { type Mesh, MeshSchema } from '../mesh/schema';
 import { validateMesh } from '../mesh/validate';
 import type { CaAccess } from './ca-access';
+import { apiMeshProblems } from './mesh-input-policy';
 import { ApiError, badRequest, fieldPath } from './http-util';
 import type { ControlPlaneStore } from './store';
 
@@ -35,6 +36,8 @@ export class MeshWriter {
 
   async put(request: MeshWriteRequest): Promise<MeshWriteResult> {
     const mesh = this.parse(request.name, request.body);
+    const policy = apiMeshProblems(mesh);
+    if (policy.length > 0) throw badRequest(`mesh "${mesh.name}" is not accepted over the API`, policy);
     const knownSecrets = new Set(this.store.secrets.list(mesh.name).map((s) => s.name));
     const staticCheck = validateMesh(mesh, knownSecrets);
     if (staticCheck.errors.length > 0) {

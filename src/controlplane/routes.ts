@@ -5,19 +5,23 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import os from 'node:os';
+import { authorize } from './access';
 import { z } from 'zod';
 import { decodeBase64, encodeBase64 } from '../mesh/base64';
 import { SecretSchema } from '../mesh/schema';
 import type { ProxyChangeSink } from './ack-relay';
 import type { AckRecorder } from './acks';
-import { AcksSchema, type Dataplane, type DataplaneOverview, type MeshInsight, ReissueRequestSchema, RegisterProxiesSchema, ResourceName, stripServerMeta } from './api-schemas';
+import { type Dataplane, type DataplaneOverview, type MeshInsight, ReissueRequestSchema, stripServerMeta } from './api-schemas';
 import type { CaAccess } from './ca-access';
-import { csrDer } from './certificates';
+import { type Credential, type TokenAuthority, TokenRequestSchema } from './credentials';
 import type { Delivery } from './delivery';
-import { ApiError, badRequest, notFound, parseBody, parseIfMatch, readJson, sendError, sendJson, tokenMatches } from './http-util';
+import { DP_ROUTES } from './dp-routes';
+import { ApiError, badRequest, notFound, parseBody, parseIfMatch, readJson, sendError, sendJson } from './http-util';
 import { type CertificateIssuance, IssuanceError } from './issuance';
 import type { MeshWriter } from './mesh-writes';
 import type { ControlPlaneMetrics } from './metrics';
+import { header, meshName, resourceName, route, type Request, type Route } from './route-kit';
+import { guardSecretDelete, guardSecretWrite } from './secret-guards';
 import type { ControlPlaneStore, DataplaneRow } from './store';
 
 export interface ApiDeps {
@@ -33,32 +37,9 @@ export interface ApiDeps {
   metrics: ControlPlaneMetrics;
   /** `GET /metrics` readable without a token. */
   publicMetrics: boolean;
-  token: string;
+  authority: TokenAuthority;
   log: (line: string) => void;
 }
-
-interface Request {
-  req: IncomingMessage;
-  res: ServerResponse;
-  url: URL;
-  params: string[];
-}
-
-interface Route {
-  method: string;
-  pattern: RegExp;
-  /** Writes, secret reads and /dp/v1 need the bearer token. */
-  auth: boolean;
-  handle(deps: ApiDeps, request: Request): Promise<void> | void;
-}
-
-const SEGMENT = '([^/]+)';
-const route = (method: string, path: string, auth: boolean, handle: Route['handle']): Route => ({
-  method,
-  pattern: new RegExp(`^${path.replace(/\+/g, '\\+').replace(/\{\w+\}/g, SEGMENT)}$`),
-  auth,
-  handle,
-});
 
 /**
  * `GET /` says `"product": "Kuma"` with the Kuma version whose API we serve: the real kumactl refuses
@@ -82,24 +63,27 @@ export function controlPlaneIndex(opts: { version: string; extras: readonly stri
 const DEFAULT_PAGE_SIZE = 100;
 const MAX_PAGE_SIZE = 1_000;
 
-const ROUTES: Route[] = [
-  route('GET', '/', false, ({ index }, { res }) => sendJson(res, 200, index)),
-  // Prometheus: the API token unless the operator made metrics public (docs/metrics.md).
-  route('GET', '/metrics', false, ({ metrics, publicMetrics, token }, { req, res }) => {
-    if (!publicMetrics && !tokenMatches(header(req, 'authorization'), token)) throw new ApiError(401, 'Unauthorized', 'a valid bearer token is required to read /metrics');
-    return metrics.send(res);
+const ROUTES: Route<ApiDeps>[] = [
+  route('GET', '/', ({ index }, { res }) => sendJson(res, 200, index)),
+  // Prometheus: a credential (any role that reads) unless the operator made metrics public (docs/metrics.md); access.ts decides.
+  route('GET', '/metrics', ({ metrics }, { res }) => metrics.send(res)),
+
+  // ---- credentials (ext): an admin has the control plane sign a reader, worker or data plane token
+  route('POST', '/tokens', async ({ authority }, { req, res }) => {
+    const request = parseBody(TokenRequestSchema, await readJson(req), 'token request');
+    sendJson(res, 201, { token: authority.issue(request) });
   }),
 
   // ---- meshes
-  route('GET', '/meshes', false, ({ store }, { res, url }) => {
+  route('GET', '/meshes', ({ store }, { res, url }) => {
     sendPage(res, url, store.meshes.list().map(servedMesh));
   }),
-  route('GET', '/meshes/{name}', false, ({ store }, { res, params }) => {
+  route('GET', '/meshes/{name}', ({ store }, { res, params }) => {
     const stored = store.meshes.get(meshName(params[0]));
     if (!stored) throw notFound(`mesh "${params[0]}" does not exist`);
     sendJson(res, 200, servedMesh(stored), { etag: `"${stored.version}"` });
   }),
-  route('PUT', '/meshes/{name}', true, async (deps, { req, res, url, params }) => {
+  route('PUT', '/meshes/{name}', async (deps, { req, res, url, params, credential }) => {
     const name = meshName(params[0]);
     const result = await deps.meshes.put({
       name,
@@ -108,7 +92,7 @@ const ROUTES: Route[] = [
       body: withoutServerMeta(await readJson(req)),
       ifVersion: parseIfMatch(header(req, 'if-match')),
       force: url.searchParams.get('force') === 'true',
-      actor: header(req, 'x-ca-rotate-actor')?.slice(0, 200) || 'api',
+      actor: actorOf(credential, header(req, 'x-ca-rotate-actor')),
     });
     if (result.changed) {
       deps.log(`mesh "${name}" is now at version ${result.version}${url.searchParams.get('force') === 'true' ? ' (forced)' : ''}`);
@@ -117,37 +101,37 @@ const ROUTES: Route[] = [
     }
     sendJson(res, result.created ? 201 : 200, {}, { etag: `"${result.version}"` });
   }),
-  route('DELETE', '/meshes/{name}', true, ({ store }, { res, params }) => {
+  route('DELETE', '/meshes/{name}', ({ store }, { res, params }) => {
     if (!store.deleteMesh(meshName(params[0]))) throw notFound(`mesh "${params[0]}" does not exist`);
     sendJson(res, 200, {});
   }),
-  route('GET', '/meshes/{name}/_history', false, ({ store }, { res, params }) => {
+  route('GET', '/meshes/{name}/_history', ({ store }, { res, params }) => {
     const name = meshName(params[0]);
     if (!store.meshes.get(name)) throw notFound(`mesh "${name}" does not exist`);
     sendJson(res, 200, { items: store.meshes.history(name) });
   }),
-  route('GET', '/mesh-insights', false, ({ store }, { res, url }) => {
+  route('GET', '/mesh-insights', ({ store }, { res, url }) => {
     sendPage(res, url, store.meshes.list().map((m) => meshInsight(m, store.dataplanes.ofMesh(m.mesh.name))));
   }),
-  route('GET', '/mesh-insights/{name}', false, ({ store }, { res, params }) => {
+  route('GET', '/mesh-insights/{name}', ({ store }, { res, params }) => {
     const stored = store.meshes.get(meshName(params[0]));
     if (!stored) throw notFound(`mesh "${params[0]}" does not exist`);
     sendJson(res, 200, meshInsight(stored, store.dataplanes.ofMesh(stored.mesh.name)));
   }),
 
   // ---- secrets
-  route('GET', '/meshes/{mesh}/secrets', false, ({ store }, { res, url, params }) => {
+  route('GET', '/meshes/{mesh}/secrets', ({ store }, { res, url, params }) => {
     const mesh = meshName(params[0]);
     sendPage(res, url, store.secrets.list(mesh).map((s) => ({ type: 'Secret', mesh, ...s })));
   }),
-  route('GET', '/meshes/{mesh}/secrets/{name}', true, ({ store }, { res, params }) => {
+  route('GET', '/meshes/{mesh}/secrets/{name}', ({ store }, { res, params }) => {
     const [mesh, name] = [meshName(params[0]), resourceName(params[1], 'name')];
     const data = store.secrets.get(mesh, name);
     const meta = store.secrets.list(mesh).find((s) => s.name === name);
     if (!data || !meta) throw notFound(`secret "${name}" does not exist in mesh "${mesh}"`);
     sendJson(res, 200, { type: 'Secret', mesh, ...meta, data: encodeBase64(data) });
   }),
-  route('PUT', '/meshes/{mesh}/secrets/{name}', true, async ({ store, ca }, { req, res, params }) => {
+  route('PUT', '/meshes/{mesh}/secrets/{name}', async ({ store, ca }, { req, res, params }) => {
     const [mesh, name] = [meshName(params[0]), resourceName(params[1], 'name')];
     const secret = parseBody(SecretSchema, withoutServerMeta(await readJson(req)), 'Secret');
     const causes = [
@@ -158,40 +142,40 @@ const ROUTES: Route[] = [
     // Never echo the data itself.
     if (!bytes) causes.push({ field: 'data', message: 'must be standard base64' });
     if (causes.length > 0 || !bytes) throw badRequest('invalid Secret', causes);
+    await guardSecretWrite(ca, store.meshes.get(mesh)?.mesh, name, Buffer.from(bytes));
     const { created } = store.secrets.put(mesh, name, Buffer.from(bytes), new Date().toISOString());
     ca.secretsChanged(mesh);
     sendJson(res, created ? 201 : 200, {});
   }),
-  route('DELETE', '/meshes/{mesh}/secrets/{name}', true, ({ store, ca }, { res, params }) => {
+  route('DELETE', '/meshes/{mesh}/secrets/{name}', ({ store, ca }, { res, params }) => {
     const [mesh, name] = [meshName(params[0]), resourceName(params[1], 'name')];
-    const inUse = JSON.stringify(store.meshes.get(mesh)?.mesh.mtls?.backends ?? []).includes(`"secret":${JSON.stringify(name)}`);
-    if (inUse) throw badRequest(`secret "${name}" is used by a backend of mesh "${mesh}"`, [{ field: 'name', message: 'in use by mtls.backends' }]);
+    guardSecretDelete(store.meshes.get(mesh)?.mesh, name);
     if (!store.secrets.delete(mesh, name)) throw notFound(`secret "${name}" does not exist in mesh "${mesh}"`);
     ca.secretsChanged(mesh);
     sendJson(res, 200, {});
   }),
 
   // ---- data plane proxies, Kuma shapes (`_overview` before `{name}`: the name pattern matches it too)
-  route('GET', '/meshes/{mesh}/dataplanes/_overview', false, (deps, request) => sendOverviews(deps, request)),
-  route('GET', '/meshes/{mesh}/dataplanes+insights', false, (deps, request) => sendOverviews(deps, request)),
-  route('GET', '/meshes/{mesh}/dataplanes/{name}/_overview', false, ({ store }, { res, params }) => {
+  route('GET', '/meshes/{mesh}/dataplanes/_overview', (deps, request) => sendOverviews(deps, request)),
+  route('GET', '/meshes/{mesh}/dataplanes+insights', (deps, request) => sendOverviews(deps, request)),
+  route('GET', '/meshes/{mesh}/dataplanes/{name}/_overview', ({ store }, { res, params }) => {
     sendJson(res, 200, dataplaneOverview(dataplaneNamed(store, params)));
   }),
-  route('GET', '/meshes/{mesh}/dataplanes+insights/{name}', false, ({ store }, { res, params }) => {
+  route('GET', '/meshes/{mesh}/dataplanes+insights/{name}', ({ store }, { res, params }) => {
     sendJson(res, 200, dataplaneOverview(dataplaneNamed(store, params)));
   }),
-  route('GET', '/meshes/{mesh}/dataplanes', false, ({ store }, { res, url, params }) => {
+  route('GET', '/meshes/{mesh}/dataplanes', ({ store }, { res, url, params }) => {
     const mesh = meshName(params[0]);
     const page = pageOf(url);
     const total = store.dataplanes.count(mesh);
     sendJson(res, 200, { total, items: store.dataplanes.ofMesh(mesh, page).map(dataplaneResource), next: nextPage(url, page, total) });
   }),
-  route('GET', '/meshes/{mesh}/dataplanes/{name}', false, ({ store }, { res, params }) => {
+  route('GET', '/meshes/{mesh}/dataplanes/{name}', ({ store }, { res, params }) => {
     sendJson(res, 200, dataplaneResource(dataplaneNamed(store, params)));
   }),
 
   // ---- certificates (ext)
-  route('POST', '/meshes/{mesh}/certificates/_reissue', true, async ({ store, issuance }, { req, res, params }) => {
+  route('POST', '/meshes/{mesh}/certificates/_reissue', async ({ store, issuance }, { req, res, params }) => {
     const mesh = meshName(params[0]);
     const body = parseBody(ReissueRequestSchema, await readJson(req), 'reissue request');
     const stored = store.meshes.get(mesh);
@@ -204,51 +188,12 @@ const ROUTES: Route[] = [
       throw err;
     }
   }),
-
-  // ---- data plane side (stands in for xDS)
-  route('POST', '/dp/v1/proxies', true, async ({ store, delivery, issuance, relay }, { req, res }) => {
-    const body = parseBody(RegisterProxiesSchema, await readJson(req), 'registration');
-    const causes = body.proxies.flatMap((p, i) => [
-      ...(store.meshes.get(p.mesh) ? [] : [{ field: `proxies[${i}].mesh`, message: `mesh "${p.mesh}" does not exist` }]),
-      ...(csrDer(p.csr) ? [] : [{ field: `proxies[${i}].csr`, message: 'is not a PEM certificate request' }]),
-    ]);
-    if (causes.length > 0) throw badRequest('invalid registration', causes.slice(0, 50));
-    const seqs = store.dataplanes.register(
-      body.proxies.map((p) => ({ mesh: p.mesh, name: p.name, host: body.host, address: p.address, port: p.port, tags: p.tags, csrPem: p.csr })),
-      (host) => delivery.isConnected(host),
-      new Date().toISOString(),
-    );
-    const meshes = new Set(body.proxies.map((p) => p.mesh));
-    relay.proxiesChanged(body.proxies.flatMap((p) => store.dataplanes.get(p.mesh, p.name) ?? []), seqs);
-    res.writeHead(204).end();
-    for (const mesh of meshes) {
-      await delivery.pushMesh(mesh, new Set(body.proxies.filter((p) => p.mesh === mesh).map((p) => p.name)));
-      issuance.kick(mesh);
-    }
-  }),
-  route('DELETE', '/dp/v1/proxies/{mesh}/{name}', true, ({ store, relay }, { res, params }) => {
-    const [mesh, name] = [meshName(params[0]), resourceName(params[1], 'name')];
-    const seq = store.dataplanes.delete(mesh, name);
-    if (seq === undefined) throw notFound(`proxy "${name}" is not registered in mesh "${mesh}"`);
-    relay.proxyRemoved(mesh, name, seq);
-    res.writeHead(204).end();
-  }),
-  route('GET', '/dp/v1/stream', true, ({ delivery }, { res, url }) => {
-    const host = url.searchParams.get('host');
-    if (!host) throw badRequest('the stream needs a host id', [{ field: 'host', message: 'query parameter required' }]);
-    delivery.attach(host, res);
-  }),
-  route('POST', '/dp/v1/acks', true, async ({ acks, relay }, { req, res }) => {
-    const body = parseBody(AcksSchema, await readJson(req), 'acks');
-    const { changed, seqs } = await acks.record(body.acks);
-    relay.proxiesChanged(changed, seqs);
-    res.writeHead(204).end();
-  }),
+  ...DP_ROUTES,
 ];
 
 export async function handleRequest(deps: ApiDeps, req: IncomingMessage, res: ServerResponse): Promise<void> {
   try {
-    const url = new URL(req.url ?? '/', `http://${req.headers.host ?? 'localhost'}`);
+    const url = requestUrl(req);
     let methodAllowed = true;
     for (const candidate of ROUTES) {
       const match = candidate.pattern.exec(url.pathname);
@@ -257,19 +202,20 @@ export async function handleRequest(deps: ApiDeps, req: IncomingMessage, res: Se
         methodAllowed = false;
         continue;
       }
-      if (candidate.auth && !tokenMatches(header(req, 'authorization'), deps.token)) {
-        throw new ApiError(401, 'Unauthorized', 'a valid bearer token is required (Authorization: Bearer <token>)');
-      }
-      const params = match.slice(1).map((p) => decodeURIComponent(p));
-      await candidate.handle(deps, { req, res, url, params });
+      const credential = authorize(deps.authority, req, url, { publicMetrics: deps.publicMetrics });
+      const params = match.slice(1).map(decodePathSegment);
+      await candidate.handle(deps, { req, res, url, params, credential });
       return;
     }
+    authorize(deps.authority, req, url, { publicMetrics: deps.publicMetrics });
     throw methodAllowed ? notFound(`no route for ${url.pathname}`) : new ApiError(405, 'Method Not Allowed', `${req.method} is not allowed on ${url.pathname}`);
   } catch (err) {
     if (res.headersSent) {
       res.destroy();
       return;
     }
+    // Refused before its body was read: close after answering, so the unread rest is never taken for a next request.
+    if (!req.complete) res.setHeader('connection', 'close');
     if (err instanceof ApiError) {
       sendError(res, err);
       return;
@@ -281,18 +227,33 @@ export async function handleRequest(deps: ApiDeps, req: IncomingMessage, res: Se
 
 // ---- helpers ------------------------------------------------------------------------------------
 
-function header(req: IncomingMessage, name: string): string | undefined {
-  const value = req.headers[name];
-  return Array.isArray(value) ? value[0] : value;
+const HOST_HEADER = /^(?:[A-Za-z0-9.-]{1,253}|\[[0-9A-Fa-f:.]{2,45}\])(?::\d{1,5})?$/;
+
+/** The request's URL; a Host header or path that cannot be parsed is the caller's error (400), never ours. */
+function requestUrl(req: IncomingMessage): URL {
+  const host = req.headers.host ?? 'localhost';
+  if (!HOST_HEADER.test(host)) throw badRequest('the Host header is not a host name or address', [{ field: 'Host', message: 'malformed' }]);
+  try {
+    return new URL(req.url ?? '/', `http://${host}`);
+  } catch {
+    throw badRequest('the request target is not a valid path', [{ field: 'path', message: 'malformed' }]);
+  }
 }
 
-function resourceName(value: string | undefined, field: string): string {
-  const result = ResourceName.safeParse(value);
-  if (!result.success) throw badRequest(`invalid ${field} in the path`, [{ field, message: result.error.issues[0]?.message ?? 'invalid' }]);
-  return result.data;
+function decodePathSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw badRequest('the path holds malformed percent-encoding', [{ field: 'path', message: `"${segment.slice(0, 100)}" is not valid percent-encoding` }]);
+  }
 }
 
-const meshName = (value: string | undefined): string => resourceName(value, 'mesh');
+/** History records who wrote: the credential's subject; a caller's own label follows it, never replaces it. */
+function actorOf(credential: Credential | undefined, label: string | undefined): string {
+  const subject = credential?.subject ?? 'anonymous';
+  const note = label?.replace(/[^\x20-\x7e]/g, '').slice(0, 200);
+  return note ? `${subject}: ${note}` : subject;
+}
 
 const PageQuery = z.object({
   size: z.coerce.number().int().min(1).max(MAX_PAGE_SIZE).default(DEFAULT_PAGE_SIZE),

@@ -3,7 +3,7 @@
  * (mesh/name) is bound as associated data so a ciphertext cannot be moved to another row.
  */
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { readPrivateFile, writePrivateFileExclusive } from './private-files';
 
 export const SECRET_KEY_BYTES = 32;
 
@@ -44,21 +44,33 @@ export function parseSecretKey(text: string, source: string): Buffer {
   const trimmed = text.trim();
   const key = /^[0-9a-fA-F]{64}$/.test(trimmed) ? Buffer.from(trimmed, 'hex') : Buffer.from(trimmed, 'base64');
   if (key.length !== SECRET_KEY_BYTES) {
-    throw new Error(`${source} must hold a ${SECRET_KEY_BYTES}-byte key as 64 hex digits or base64 (got ${key.length} bytes)`);
+    throw new StoreKeyError(`${source} must hold a ${SECRET_KEY_BYTES}-byte key as 64 hex digits or base64 (got ${key.length} bytes)`);
   }
   return key;
 }
 
+/** The control plane cannot start on this store; the message is the one line to show. */
+export class StoreKeyError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'StoreKeyError';
+  }
+}
+
 /**
  * The key, in order of preference: given explicitly, `CA_ROTATE_SECRET_KEY`, or a key file next to
- * the store (created with mode 0600 on first start).
+ * the store. A new key file (mode 0600) is created only for a new store: a store written with a key
+ * that is now missing refuses to start rather than sealing new secrets under a key nobody else has.
  */
-export function loadSecretKey(options: { explicit?: Buffer; env?: string; keyFile: string }): Buffer {
+export function loadSecretKey(options: { explicit?: Buffer; env?: string; keyFile: string; storeExists: boolean }): Buffer {
   if (options.explicit) return parseSecretKey(options.explicit.length === SECRET_KEY_BYTES ? options.explicit.toString('hex') : options.explicit.toString('utf8'), 'the secretKey option');
   if (options.env) return parseSecretKey(options.env, 'CA_ROTATE_SECRET_KEY');
-  if (existsSync(options.keyFile)) return parseSecretKey(readFileSync(options.keyFile, 'utf8'), `key file ${options.keyFile}`);
+  const text = readPrivateFile(options.keyFile);
+  if (text !== undefined) return parseSecretKey(text, `key file ${options.keyFile}`);
+  if (options.storeExists) {
+    throw new StoreKeyError(`the store exists but its secret key ${options.keyFile} is missing: restore the key file or set CA_ROTATE_SECRET_KEY (refusing to create a new key over an existing store)`);
+  }
   const key = randomBytes(SECRET_KEY_BYTES);
-  writeFileSync(options.keyFile, `${key.toString('hex')}\n`, { mode: 0o600, flag: 'wx' });
-  chmodSync(options.keyFile, 0o600);
+  writePrivateFileExclusive(options.keyFile, `${key.toString('hex')}\n`);
   return key;
 }

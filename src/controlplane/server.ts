@@ -3,12 +3,14 @@
  * certificate issuance and the ack relay. The CLI, the tests and the demo all start it here.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync, chmodSync } from 'node:fs';
-import { createServer } from 'node:http';
+import { existsSync, mkdirSync } from 'node:fs';
+import { type IncomingMessage, type ServerResponse, createServer } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import * as caRegistry from '../ca/registry';
 import { AckRelay, type ProxyChangeSink, type TemporalTarget } from './ack-relay';
+import { type ApiTlsOption, loadApiTls } from './api-tls';
 import { AckRecorder } from './acks';
 import { CaAccess, type CaRegistry } from './ca-access';
 import { Delivery } from './delivery';
@@ -17,7 +19,9 @@ import { MeshWriter } from './mesh-writes';
 import { CONTROL_PLANE_EXTRAS } from './api-schemas';
 import { ControlPlaneMetrics, type ProxyCount } from './metrics';
 import { controlPlaneIndex, handleRequest } from './routes';
-import { SecretCipher, loadSecretKey } from './secret-crypto';
+import { TokenAuthority, loadOrCreateSigningKey } from './credentials';
+import { readPrivateFile, writePrivateFileExclusive } from './private-files';
+import { SecretCipher, StoreKeyError, loadSecretKey } from './secret-crypto';
 import { ControlPlaneStore } from './store';
 
 export interface ControlPlaneOptions {
@@ -36,6 +40,8 @@ export interface ControlPlaneOptions {
   publicMetrics?: boolean;
   /** The CA backends; default: the project's registry (builtin, provided, vault). */
   caRegistry?: CaRegistry;
+  /** TLS on the API; default: a certificate generated on first start next to the store. */
+  tls?: ApiTlsOption;
   /** Resources kept elsewhere, as on Kubernetes; default: the store is the source of truth. */
   mode?: ControlPlaneMode;
 }
@@ -67,6 +73,9 @@ export interface RunningControlPlane {
   tokenFile: string | undefined;
   /** True when this start generated the token (first start without a token). */
   tokenGenerated: boolean;
+  /** The CA a client must trust for the API's certificate (undefined on plain HTTP or an unknown CA). */
+  caPem: string | undefined;
+  caFile: string | undefined;
   stop(): Promise<void>;
 }
 
@@ -81,24 +90,26 @@ export function keyFileFor(dbFile: string): string {
   return `${dbFile}.key`;
 }
 
-/** Reads the token file next to the store, creating it (mode 0600) on first start. */
+export function signingKeyFileFor(dbFile: string): string {
+  return `${dbFile}.signing-key`;
+}
+
+/** Reads the admin token file next to the store, creating it (mode 0600, never through a link) on first start. */
 export function loadOrCreateToken(dbFile: string): { token: string; created: boolean } {
   const file = tokenFileFor(dbFile);
-  if (existsSync(file)) {
-    const token = readFileSync(file, 'utf8').trim();
-    if (token) return { token, created: false };
-  }
+  const existing = readPrivateFile(file)?.trim();
+  if (existing) return { token: existing, created: false };
+  if (existing !== undefined) throw new StoreKeyError(`the token file ${file} is empty: delete it to have a new admin token generated`);
   const token = randomBytes(24).toString('base64url');
-  writeFileSync(file, `${token}\n`, { mode: 0o600 });
-  chmodSync(file, 0o600);
+  writePrivateFileExclusive(file, `${token}\n`);
   return { token, created: true };
 }
 
 export async function startControlPlane(options: ControlPlaneOptions): Promise<RunningControlPlane> {
   const log = options.logger ?? ((line: string) => process.stderr.write(`${line}\n`));
   const dbFile = path.resolve(options.dbFile);
-  mkdirSync(path.dirname(dbFile), { recursive: true });
-  const key = loadSecretKey({ explicit: options.secretKey, env: process.env.CA_ROTATE_SECRET_KEY, keyFile: keyFileFor(dbFile) });
+  mkdirSync(path.dirname(dbFile), { recursive: true, mode: 0o700 });
+  const key = loadSecretKey({ explicit: options.secretKey, env: process.env.CA_ROTATE_SECRET_KEY, keyFile: keyFileFor(dbFile), storeExists: existsSync(dbFile) });
   const fromFile = options.token === undefined ? loadOrCreateToken(dbFile) : undefined;
   const token = options.token ?? (fromFile as { token: string }).token;
   const tokenFile = options.token === undefined ? tokenFileFor(dbFile) : undefined;
@@ -110,16 +121,20 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
   const delivery = new Delivery(store, ca, ({ rows, seqs }) => relay.proxiesChanged(rows, seqs), log);
   const metrics = new ControlPlaneMetrics(() => proxyCounts(store));
   const issuance = new CertificateIssuance(store, ca, delivery, log, (observation) => metrics.issuance(observation));
+  const authority = new TokenAuthority(loadOrCreateSigningKey(signingKeyFileFor(dbFile)), token);
   // Acks are pushed to the workflow only when the relay can reach Temporal; otherwise the worker's watcher polls.
   const extras = [CONTROL_PLANE_EXTRAS.meshVersions, CONTROL_PLANE_EXTRAS.reissue, ...(options.temporal ? [CONTROL_PLANE_EXTRAS.pushedAcks] : [])];
   const index = controlPlaneIndex({ version: CONTROL_PLANE_VERSION, extras, instanceId: `mesh-ca-rotator-${randomBytes(3).toString('hex')}` });
   const meshes = new MeshWriter(store, ca);
-  const deps = { store, ca, delivery, issuance, acks: new AckRecorder(store, ca), relay, meshes, index, token, log, metrics, publicMetrics: options.publicMetrics ?? false };
+  const deps = { store, ca, delivery, issuance, acks: new AckRecorder(store, ca), relay, meshes, index, authority, log, metrics, publicMetrics: options.publicMetrics ?? false };
 
-  const server = createServer((req, res) => {
+  const tlsOption = options.tls ?? { generate: true as const, names: options.host && !['0.0.0.0', '::'].includes(options.host) ? [options.host] : [] };
+  const tls = tlsOption === false ? undefined : await loadApiTls(dbFile, tlsOption);
+  const handler = (req: IncomingMessage, res: ServerResponse): void => {
     metrics.observe(req, res);
     void handleRequest(deps, req, res);
-  });
+  };
+  const server = tls ? createHttpsServer({ cert: tls.cert, key: tls.key, minVersion: 'TLSv1.2' }, handler) : createServer(handler);
   server.keepAliveTimeout = 65_000;
   server.requestTimeout = 0; // delivery streams stay open
   await new Promise<void>((resolve, reject) => {
@@ -131,7 +146,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
   });
   const address = server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-  const url = `http://${host === '0.0.0.0' || host === '[::]' ? '127.0.0.1' : host}:${address.port}`;
+  const url = `${tls ? 'https' : 'http'}://${host === '0.0.0.0' || host === '[::]' ? '127.0.0.1' : host}:${address.port}`;
   // Proxies left over from the last run get their certificates checked right away.
   for (const stored of store.meshes.list()) issuance.kick(stored.mesh.name);
   try {
@@ -147,6 +162,8 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
     token,
     tokenFile,
     tokenGenerated: fromFile?.created ?? false,
+    caPem: tls?.caPem,
+    caFile: tls?.caFile,
     stop() {
       stopping ??= (async () => {
         await options.mode?.stop();

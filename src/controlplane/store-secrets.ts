@@ -1,5 +1,5 @@
 /** Secrets, sealed at rest with the store's key (the secret's mesh/name bound as associated data). */
-import type { SecretCipher } from './secret-crypto';
+import { type SecretCipher, StoreKeyError } from './secret-crypto';
 import type { StoreDb } from './store-db';
 
 export const SECRET_SCHEMA = `
@@ -13,7 +13,15 @@ CREATE TABLE IF NOT EXISTS secrets (
   modification_time TEXT NOT NULL,
   PRIMARY KEY (mesh, name)
 );
+CREATE TABLE IF NOT EXISTS secret_key_check (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  nonce BLOB NOT NULL,
+  tag BLOB NOT NULL,
+  ciphertext BLOB NOT NULL
+);
 `;
+
+const KEY_CHECK = 'secret-key-check';
 
 export interface SecretListing {
   name: string;
@@ -26,6 +34,24 @@ export class SecretStore {
     private readonly store: StoreDb,
     private readonly cipher: SecretCipher,
   ) {}
+
+  /** Refuses a key other than the one the store was written with (checked on a sealed marker, or on the first secret of an older store). */
+  verifyKey(storeFile: string): void {
+    const wrongKey = new StoreKeyError(`the secret key does not match the one ${storeFile} was written with: restore the right key file or CA_ROTATE_SECRET_KEY`);
+    const check = this.store.prepare('SELECT nonce, tag, ciphertext FROM secret_key_check WHERE id = 1').get() as { nonce: Buffer; tag: Buffer; ciphertext: Buffer } | undefined;
+    try {
+      if (check) {
+        this.cipher.open(check, KEY_CHECK);
+        return;
+      }
+      const first = this.store.prepare('SELECT mesh, name FROM secrets LIMIT 1').get() as { mesh: string; name: string } | undefined;
+      if (first) this.get(first.mesh, first.name);
+    } catch {
+      throw wrongKey;
+    }
+    const sealed = this.cipher.seal(Buffer.from(KEY_CHECK), KEY_CHECK);
+    this.store.prepare('INSERT OR IGNORE INTO secret_key_check (id, nonce, tag, ciphertext) VALUES (1, ?, ?, ?)').run(sealed.nonce, sealed.tag, sealed.ciphertext);
+  }
 
   get(mesh: string, name: string): Buffer | undefined {
     const row = this.store.prepare('SELECT nonce, tag, ciphertext FROM secrets WHERE mesh = ? AND name = ?').get(mesh, name) as

@@ -5,6 +5,8 @@
  * Synchronous (better-sqlite3); every multi-row write runs in one transaction.
  */
 import Database from 'better-sqlite3';
+import { chmodSync, closeSync, constants, existsSync, openSync } from 'node:fs';
+import { refuseSymlink } from './private-files';
 import type { SecretCipher } from './secret-crypto';
 import { StoreDb } from './store-db';
 import { DATAPLANE_SCHEMA, DataplaneStore } from './store-dataplanes';
@@ -25,6 +27,9 @@ export class ControlPlaneStore {
   readonly fingerprints: FingerprintStore;
 
   constructor(file: string, cipher: SecretCipher) {
+    // SQLite gives the WAL and shared-memory files the database file's mode: 0600 for all three.
+    for (const part of [file, `${file}-wal`, `${file}-shm`]) refuseSymlink(part, 'store file');
+    if (!existsSync(file)) closeSync(openSync(file, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600));
     this.db = new Database(file);
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = NORMAL');
@@ -35,6 +40,13 @@ export class ControlPlaneStore {
     this.dataplanes = new DataplaneStore(this.store, this.fingerprints);
     this.secrets = new SecretStore(this.store, cipher);
     this.meshes = new MeshStore(this.store, (mesh) => this.dataplanes.meshChanged(mesh));
+    for (const part of [file, `${file}-wal`, `${file}-shm`]) if (existsSync(part)) chmodSync(part, 0o600);
+    try {
+      this.secrets.verifyKey(file);
+    } catch (err) {
+      this.db.close();
+      throw err;
+    }
   }
 
   close(): void {

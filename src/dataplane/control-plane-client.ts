@@ -1,5 +1,6 @@
 /** HTTP calls of the data plane side of the control plane API (`/dp/v1/`), bearer token on each. */
 import { KumaErrorBodySchema, readKumaError } from '../mesh/api-error';
+import { Agent } from 'undici';
 import type { ProxyAckMessage, RegisterProxiesRequest } from '../mesh/dataplane-api';
 
 export class ControlPlaneRequestError extends Error {
@@ -14,12 +15,16 @@ export class ControlPlaneRequestError extends Error {
 
 export class DataplaneControlPlaneClient {
   private readonly baseUrl: string;
+  private readonly dispatcher: Agent | undefined;
 
   constructor(
     controlPlaneUrl: string,
     private readonly token: string,
+    /** The CA the control plane's API certificate must chain to (https). */
+    readonly caPem?: string,
   ) {
     this.baseUrl = controlPlaneUrl.replace(/\/+$/, '');
+    this.dispatcher = caPem ? new Agent({ connect: { ca: caPem } }) : undefined;
   }
 
   streamUrl(hostId: string): string {
@@ -48,7 +53,8 @@ export class DataplaneControlPlaneClient {
       headers: { authorization: this.authorization, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
       body: body === undefined ? undefined : JSON.stringify(body),
       signal: AbortSignal.timeout(30_000),
-    });
+      ...(this.dispatcher ? { dispatcher: this.dispatcher } : {}),
+    } as RequestInit);
     if (response.ok) {
       await response.arrayBuffer();
       return;

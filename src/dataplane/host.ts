@@ -9,6 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { AckBatcher } from './ack-batcher';
 import { ProxyConfigEventSchema, type ProxyAckMessage, type ProxyConfigEvent } from '../mesh/dataplane-api';
 import { DataplaneControlPlaneClient } from './control-plane-client';
+import { dataplaneBindingOf } from './credential';
 import type { ProxyKeyType } from './identity';
 import { MtlsListener } from './mtls-server';
 import { DataplaneProxy, type ProxyStatus } from './proxy';
@@ -20,6 +21,8 @@ import { TrafficGenerator, type TrafficOptions, type TrafficPair, type TrafficSt
 export interface DataplaneHostOptions {
   controlPlaneUrl: string;
   token: string;
+  /** The CA of the control plane's API certificate (https). */
+  caPem?: string;
   mesh: string;
   count: number;
   /** Number of services the proxies are spread over (round robin): `svc-0` .. `svc-<K-1>`. Default 1. */
@@ -36,7 +39,7 @@ export interface DataplaneHostOptions {
    * spread into one process (without it a careless rotation would look harmless in a demo).
    */
   propagationJitterMs?: number;
-  /** Identifies the host's SSE stream. Default `<hostname>/<pid>/<namePrefix>`. */
+  /** Identifies the host's SSE stream. Default: the host its data plane credential is bound to, else `<hostname>/<pid>/<namePrefix>`. */
   hostId?: string;
 }
 
@@ -72,8 +75,9 @@ export async function startDataplaneHost(options: DataplaneHostOptions): Promise
   if (!Number.isInteger(services) || services < 1) throw new Error(`services must be a positive integer, got ${services}`);
   const log = options.logger ?? (() => undefined);
   const namePrefix = options.namePrefix ?? `dp-${randomBytes(2).toString('hex')}`;
-  const hostId = options.hostId ?? `${os.hostname()}/${process.pid}/${namePrefix}`;
-  const client = new DataplaneControlPlaneClient(options.controlPlaneUrl, options.token);
+  // A data plane credential is bound to one host id: connect as that host.
+  const hostId = options.hostId ?? dataplaneBindingOf(options.token)?.host ?? `${os.hostname()}/${process.pid}/${namePrefix}`;
+  const client = new DataplaneControlPlaneClient(options.controlPlaneUrl, options.token, options.caPem);
 
   const proxies: DataplaneProxy[] = [];
   const byServerName = new Map<string, DataplaneProxy>();
@@ -173,6 +177,7 @@ export async function startDataplaneHost(options: DataplaneHostOptions): Promise
   const stream = new SseSubscription({
     url: client.streamUrl(hostId),
     headers: { authorization: client.authorization },
+    ca: options.caPem,
     beforeConnect: registerAll,
     onEvent: onConfig,
     onConnected: () => {

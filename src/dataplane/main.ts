@@ -13,6 +13,7 @@ export interface DataplanesCommandOptions {
   traffic?: boolean;
   controlPlaneUrl: string;
   token: string;
+  caPem?: string;
   namePrefix?: string;
   keyType?: ProxyKeyType;
   /** host:port where Prometheus scrapes the traffic counters (trust failures among them). */
@@ -53,6 +54,7 @@ export async function runDataplanesCommand(options: DataplanesCommandOptions): P
   const host = await startDataplaneHost({
     controlPlaneUrl: options.controlPlaneUrl,
     token: options.token,
+    caPem: options.caPem,
     mesh: options.mesh ?? 'default',
     count: options.count,
     services: options.services,

@@ -9,6 +9,8 @@ import https from 'node:https';
 export interface SseSubscriptionOptions {
   url: string;
   headers: Record<string, string>;
+  /** For an https URL: the only CA the control plane's certificate may chain to. */
+  ca?: string;
   beforeConnect: () => Promise<void>;
   onEvent: (data: string) => void;
   onConnected?: () => void;
@@ -100,7 +102,7 @@ export class SseSubscription {
     return new Promise((resolve, reject) => {
       const url = new URL(this.options.url);
       const transport = url.protocol === 'https:' ? https : http;
-      const request = transport.get(url, { headers: { ...this.options.headers, accept: 'text/event-stream' } }, (response) => {
+      const request = transport.get(url, { headers: { ...this.options.headers, accept: 'text/event-stream' }, ...(this.options.ca ? { ca: this.options.ca } : {}) }, (response) => {
         if (response.statusCode !== 200) {
           response.resume();
           reject(new Error(`stream answered ${response.statusCode}`));

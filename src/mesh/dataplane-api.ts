@@ -88,3 +88,18 @@ export const ProxyConfigEventSchema = z.object({
   certificate: IdentityCertificateSchema.nullable(),
 });
 export type ProxyConfigEvent = z.infer<typeof ProxyConfigEventSchema>;
+
+/**
+ * What a data plane credential is bound to (signed into the token by the control plane): one mesh,
+ * one host's stream, its proxies by exact name or name prefix, and the services they may claim.
+ */
+export const DataplaneBindingSchema = z
+  .object({
+    mesh: ResourceName,
+    host: HostId,
+    names: z.array(ResourceName).max(10_000).optional(),
+    namePrefix: z.string().min(1).max(200).optional(),
+    services: z.array(z.string().min(1).max(253)).min(1).max(1_000),
+  })
+  .refine((b) => b.names !== undefined || b.namePrefix !== undefined, { message: 'names or namePrefix is required', path: ['names'] });
+export type DataplaneBinding = z.infer<typeof DataplaneBindingSchema>;

@@ -140,3 +140,25 @@ export function parseAndVerifyCsr(der: Buffer): VerifiedCsr {
   if (!csrSignatureValid(csr)) throw new CsrError('the CSR signature does not verify');
   return csr;
 }
+
+/** RSA moduli below this are refused for leaf keys (NIST SP 800-57: 112-bit security). */
+export const MIN_LEAF_RSA_BITS = 2048;
+export const MAX_LEAF_RSA_BITS = 8192;
+const LEAF_CURVES = new Set(['prime256v1', 'secp384r1']);
+
+/** Why a proxy's key is not acceptable for an identity certificate, or undefined when it is (P-256, P-384, Ed25519, RSA 2048-8192). */
+export function leafKeyPolicyProblem(csr: ParsedCsr): string | undefined {
+  let details: { namedCurve?: string; modulusLength?: number } | undefined;
+  try {
+    details = createPublicKey(csr.publicKey).asymmetricKeyDetails;
+  } catch {
+    return 'the public key cannot be read';
+  }
+  if (csr.keyAlgorithm === 'ed25519') return undefined;
+  if (csr.keyAlgorithm === 'ec') {
+    return details?.namedCurve && LEAF_CURVES.has(details.namedCurve) ? undefined : `EC keys must be on P-256 or P-384, not ${details?.namedCurve ?? 'an unknown curve'}`;
+  }
+  const bits = details?.modulusLength ?? 0;
+  if (bits < MIN_LEAF_RSA_BITS || bits > MAX_LEAF_RSA_BITS) return `RSA keys must have ${MIN_LEAF_RSA_BITS} to ${MAX_LEAF_RSA_BITS} bits, not ${bits}`;
+  return undefined;
+}

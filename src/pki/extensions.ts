@@ -1,5 +1,6 @@
 /** Encoders for the certificate extensions and names this project writes. */
 import { createHash, randomFillSync } from 'node:crypto';
+import { isIP } from 'node:net';
 import { Tag, booleanValue, contextTag, ia5String, namedBits, octetString, oid, sequence, set, tlv, utf8String } from './der';
 import { OID } from './oids';
 
@@ -40,15 +41,25 @@ export function uriSubjectAltNames(uris: readonly string[], critical: boolean): 
   return extension(OID.subjectAltName, critical, sequence(...names));
 }
 
-/** DNS and IP SANs of a TLS server certificate (a webhook's, an API server's). */
-export function serverSubjectAltNames(dnsNames: readonly string[], ipv4Addresses: readonly string[]): Buffer {
+/** DNS and IP SANs of a TLS server certificate (a webhook's, an API server's): dNSName [2], iPAddress [7] (IPv4 or IPv6). */
+export function serverSubjectAltNames(dnsNames: readonly string[], ipAddresses: readonly string[]): Buffer {
   const dns = dnsNames.map((name) => {
     const ia5 = ia5String(name);
     ia5[0] = contextTag(2, false); // dNSName [2] IMPLICIT IA5String
     return ia5;
   });
-  const ips = ipv4Addresses.map((ip) => tlv(contextTag(7, false), Buffer.from(ip.split('.').map(Number)))); // iPAddress [7]
+  const ips = ipAddresses.map((ip) => tlv(contextTag(7, false), ipAddressBytes(ip)));
   return extension(OID.subjectAltName, false, sequence(...dns, ...ips));
+}
+
+/** 4 bytes for IPv4, 16 for IPv6 ("::" expanded). */
+function ipAddressBytes(address: string): Buffer {
+  if (isIP(address) === 4) return Buffer.from(address.split('.').map(Number));
+  const [head = '', tail = ''] = address.split('::');
+  const headGroups = head ? head.split(':') : [];
+  const tailGroups = tail ? tail.split(':') : [];
+  const groups = address.includes('::') ? [...headGroups, ...Array<string>(8 - headGroups.length - tailGroups.length).fill('0'), ...tailGroups] : headGroups;
+  return Buffer.concat(groups.map((g) => Buffer.from(g.padStart(4, '0'), 'hex')));
 }
 
 /** Key identifier method 1 of RFC 5280 4.2.1.2: SHA-1 of the subjectPublicKey bits. */

@@ -6,7 +6,7 @@
 import { startDataplaneHost } from '../../src/dataplane/host';
 import { prepareTarget, type LocalStack } from '../../src/cli/stack';
 import { startRotation } from '../../src/cli/start-rotation';
-import { startTestStack, uniqueName } from './support';
+import { dataplaneToken, startTestStack, uniqueName } from './support';
 
 async function rotationEvents(stack: LocalStack, from: string, to: string): Promise<{ events: number; signals: number }> {
   const target = await prepareTarget(stack, 'builtin', to);
@@ -27,7 +27,7 @@ describe('workflow history of a rotation', () => {
     stack = await startTestStack({ proxies: 10, mesh: uniqueName('history'), traffic: false });
     const small = await rotationEvents(stack, 'ca-1', 'ca-2');
 
-    const more = await startDataplaneHost({ controlPlaneUrl: stack.controlPlane.url, token: stack.controlPlane.token, mesh: stack.mesh, count: 150, namePrefix: 'more' });
+    const more = await startDataplaneHost({ controlPlaneUrl: stack.controlPlane.url, token: await dataplaneToken(stack, 'more'), caPem: stack.controlPlane.caPem, mesh: stack.mesh, count: 150, namePrefix: 'more' });
     try {
       await more.waitUntilReady(120_000);
       const large = await rotationEvents(stack, 'ca-2', 'ca-3');

@@ -68,7 +68,7 @@ async function meshWithTraffic(mesh: string): Promise<DataplaneHost> {
   const ca2 = await generateCa({ commonName: `${mesh} ca-2 provided` });
   await client.putSecret({ type: 'Secret', mesh, name: 'ca-2-cert', data: Buffer.from(ca2.certificatePem).toString('base64') });
   await client.putSecret({ type: 'Secret', mesh, name: 'ca-2-key', data: Buffer.from(ca2.privateKeyPem).toString('base64') });
-  const host = await startDataplaneHost({ controlPlaneUrl: cp.url, token: TOKEN, mesh, count: PROXIES, services: 4, namePrefix: mesh });
+  const host = await startDataplaneHost({ controlPlaneUrl: cp.url, token: TOKEN, caPem: cp.caPem, mesh, count: PROXIES, services: 4, namePrefix: mesh });
   hosts.push(host);
   await host.waitUntilReady(60_000);
   await waitFor('every proxy on ca-1', () => allProxies(mesh, (p) => p.mTLS.issuedBackend === 'ca-1'));
@@ -89,7 +89,7 @@ async function finishTraffic(host: DataplaneHost, run: string): Promise<TrafficS
 beforeAll(async () => {
   dir = mkdtempSync(path.join(os.tmpdir(), 'mesh-edits-'));
   cp = await startControlPlane({ dbFile: path.join(dir, 'cp.db'), port: 0, token: TOKEN, secretKey: Buffer.alloc(32, 3), logger: () => undefined });
-  client = new ControlPlaneClient({ url: cp.url, token: TOKEN });
+  client = new ControlPlaneClient({ url: cp.url, token: TOKEN, caFile: cp.caFile });
 });
 
 afterAll(async () => {

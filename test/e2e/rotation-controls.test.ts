@@ -6,7 +6,8 @@ import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { prepareTarget, type LocalStack } from '../../src/cli/stack';
 import { startRotation } from '../../src/cli/start-rotation';
 import { abortUpdate, approveUpdate, pauseUpdate, resumeUpdate, rollbackUpdate } from '../../src/workflows/messages';
-import { startTestStack, uniqueName, waitForStatus } from './support';
+import { DataplaneControlPlaneClient } from '../../src/dataplane/control-plane-client';
+import { dataplaneToken, startTestStack, uniqueName, waitForStatus } from './support';
 
 const PROXIES = 10;
 
@@ -124,8 +125,9 @@ describe('controlling a rotation', () => {
   it('pauses a step that outlives its timeout, names the stragglers, and goes on after resume', async () => {
     // An offline proxy that never acks: the gate cannot pass while the policy says wait.
     const target = await prepareTarget(stack, 'builtin', 'ca-6');
+    const stragglerToken = await dataplaneToken(stack, 'straggler');
     const straggler = await import('../../src/dataplane/host').then((m) =>
-      m.startDataplaneHost({ controlPlaneUrl: stack.controlPlane.url, token: stack.controlPlane.token, mesh: stack.mesh, count: 1, namePrefix: 'straggler' }),
+      m.startDataplaneHost({ controlPlaneUrl: stack.controlPlane.url, token: stragglerToken, caPem: stack.controlPlane.caPem, mesh: stack.mesh, count: 1, namePrefix: 'straggler' }),
     );
     await straggler.waitUntilReady(30_000);
     await straggler.stop(); // now offline
@@ -144,7 +146,7 @@ describe('controlling a rotation', () => {
     await new Promise((r) => setTimeout(r, 1500));
     expect((await stack.cp.getMesh(stack.mesh))?.mesh.mtls?.enabledBackend).toBe('ca-5');
     // The operator removes the dead proxy and resumes.
-    await fetch(`${stack.controlPlane.url}/dp/v1/proxies/${stack.mesh}/straggler-0`, { method: 'DELETE', headers: { Authorization: `Bearer ${stack.controlPlane.token}` } });
+    await new DataplaneControlPlaneClient(stack.controlPlane.url, stragglerToken, stack.controlPlane.caPem).deregisterProxy(stack.mesh, 'straggler-0');
     await handle.executeUpdate(resumeUpdate);
     expect((await handle.result()).status).toBe('COMPLETED');
     expect(stack.dataplanes.stats().failuresByReason).toEqual({});

@@ -22,7 +22,7 @@ describe('a full CA rotation with acks polled, not pushed', () => {
   });
 
   it('announces no pushed acks, and rotates builtin -> provided through the watcher, failing no request', async () => {
-    const index = await new ControlPlaneClient({ url: stack.controlPlane.url }).index();
+    const index = await new ControlPlaneClient({ url: stack.controlPlane.url, caFile: stack.controlPlane.caFile }).index();
     expect(index.meshCaRotator?.extras).toEqual(['mesh-versions', 'reissue']);
 
     const target = await prepareTarget(stack, 'provided', 'ca-2');

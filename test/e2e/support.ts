@@ -40,6 +40,15 @@ export async function startTestStack(options: Partial<LocalStackOptions> & { pro
   });
 }
 
+/** A data plane credential for another host of the stack's mesh, proxies `<namePrefix>-<i>` (the admin token is not for proxies). */
+export function dataplaneToken(stack: LocalStack, namePrefix: string): Promise<string> {
+  return stack.cp.issueToken({
+    role: 'dataplane',
+    name: namePrefix,
+    dataplane: { mesh: stack.mesh, host: `${stack.mesh}-${namePrefix}`, namePrefix: `${namePrefix}-`, services: ['svc-0'] },
+  });
+}
+
 export async function waitForStatus(
   handle: WorkflowHandle,
   predicate: (status: RotationStatus) => boolean,

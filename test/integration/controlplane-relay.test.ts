@@ -65,13 +65,13 @@ describe('ack relay to the rotation workflow', () => {
   }
 
   test('acks of real proxies arrive as few batched signals with control-plane-derived backends and increasing seqs', async () => {
-    const client = new ControlPlaneClient({ url: cp.url, token: TOKEN });
+    const client = new ControlPlaneClient({ url: cp.url, token: TOKEN, caFile: cp.caFile });
     await client.putMesh({ type: 'Mesh', name: 'relayed', mtls: { enabledBackend: 'ca-1', backends: [{ name: 'ca-1', type: 'builtin' }] } });
     // A workflow execution with no worker: its history still records every signal it receives.
     const workflowId = rotationWorkflowId('relayed');
     await temporal.workflow.start('recordsSignalsOnly', { taskQueue: `nobody-${Date.now()}`, workflowId, workflowExecutionTimeout: '5m' });
     try {
-      const host = await startDataplaneHost({ controlPlaneUrl: cp.url, token: TOKEN, mesh: 'relayed', count: PROXIES, namePrefix: 'relayed' });
+      const host = await startDataplaneHost({ controlPlaneUrl: cp.url, token: TOKEN, caPem: cp.caPem, mesh: 'relayed', count: PROXIES, namePrefix: 'relayed' });
       hosts.push(host);
       await host.waitUntilReady(60_000);
 
@@ -102,9 +102,9 @@ describe('ack relay to the rotation workflow', () => {
   });
 
   test('no rotation running: acks are recorded as insights, nothing is relayed, nothing is logged', async () => {
-    const client = new ControlPlaneClient({ url: cp.url, token: TOKEN });
+    const client = new ControlPlaneClient({ url: cp.url, token: TOKEN, caFile: cp.caFile });
     await client.putMesh({ type: 'Mesh', name: 'quiet', mtls: { enabledBackend: 'ca-1', backends: [{ name: 'ca-1', type: 'builtin' }] } });
-    const host = await startDataplaneHost({ controlPlaneUrl: cp.url, token: TOKEN, mesh: 'quiet', count: 3, namePrefix: 'quiet' });
+    const host = await startDataplaneHost({ controlPlaneUrl: cp.url, token: TOKEN, caPem: cp.caPem, mesh: 'quiet', count: 3, namePrefix: 'quiet' });
     hosts.push(host);
     await host.waitUntilReady(60_000);
     await waitFor('insights on ca-1', async () => (await client.listDataplaneInsights('quiet')).every((p) => p.mTLS.issuedBackend === 'ca-1'));

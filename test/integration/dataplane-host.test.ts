@@ -41,7 +41,7 @@ async function startHost(options: Partial<Parameters<typeof startDataplaneHost>[
 
 beforeAll(async () => {
   dir = mkdtempSync(path.join(os.tmpdir(), 'dataplane-it-'));
-  controlPlane = await startControlPlane({ dbFile: path.join(dir, 'cp.db'), port: 0, token: TOKEN, secretKey: Buffer.alloc(32, 7), logger });
+  controlPlane = await startControlPlane({ dbFile: path.join(dir, 'cp.db'), port: 0, token: TOKEN, secretKey: Buffer.alloc(32, 7), tls: false, logger });
   controlPlanePort = Number(new URL(controlPlane.url).port);
 });
 
@@ -154,7 +154,7 @@ test('when the control plane restarts, the host reconnects, re-registers with th
   const logsBefore = logs.length;
   // Proxy-to-proxy traffic does not need the control plane.
   await waitForTraffic(host, host.stats().ok + 30);
-  controlPlane = await startControlPlane({ dbFile: path.join(dir, 'cp.db'), port: controlPlanePort, token: TOKEN, secretKey: Buffer.alloc(32, 7), logger });
+  controlPlane = await startControlPlane({ dbFile: path.join(dir, 'cp.db'), port: controlPlanePort, token: TOKEN, secretKey: Buffer.alloc(32, 7), tls: false, logger });
 
   await waitFor(() => logs.slice(logsBefore).some((line) => line.startsWith('reconnected') && line.includes(host.hostId)), 30_000);
   // The restarted control plane sees every proxy online again, with the insights of fresh acks.

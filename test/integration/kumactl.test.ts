@@ -30,7 +30,7 @@ describeWhenAvailable('the real kumactl against our control plane', kumaMissing(
 
   beforeAll(async () => {
     cp = await startControlPlane({ dbFile: path.join(dir, 'cp.db'), port: 0, token: TOKEN, secretKey: Buffer.alloc(32, 3), logger: () => undefined });
-    client = new ControlPlaneClient({ url: cp.url, token: TOKEN });
+    client = new ControlPlaneClient({ url: cp.url, token: TOKEN, caFile: cp.caFile });
   });
   afterAll(async () => {
     await host?.stop();
@@ -40,7 +40,7 @@ describeWhenAvailable('the real kumactl against our control plane', kumaMissing(
   });
 
   test('config control-planes add accepts it as a Kuma control plane', async () => {
-    const added = await ctl('config', 'control-planes', 'add', '--name', 'ours', '--address', cp.url, '--auth-type=tokens', '--auth-conf', `token=${TOKEN}`);
+    const added = await ctl('config', 'control-planes', 'add', '--name', 'ours', '--address', cp.url, '--ca-cert-file', cp.caFile as string, '--auth-type=tokens', '--auth-conf', `token=${TOKEN}`);
     expect(added.stderr).toBe('');
     expect(added.stdout).toContain('added Control Plane "ours"');
     expect(added.code).toBe(0);
@@ -80,7 +80,7 @@ describeWhenAvailable('the real kumactl against our control plane', kumaMissing(
   });
 
   test('get dataplanes and inspect dataplanes list real proxies with their issued and supported backends; inspect meshes counts them', async () => {
-    host = await startDataplaneHost({ controlPlaneUrl: cp.url, token: TOKEN, mesh: MESH, count: PROXIES, namePrefix: 'web' });
+    host = await startDataplaneHost({ controlPlaneUrl: cp.url, token: TOKEN, caPem: cp.caPem, mesh: MESH, count: PROXIES, namePrefix: 'web' });
     await host.waitUntilReady(120_000);
     const names = Array.from({ length: PROXIES }, (_, i) => `web-${i}`);
 

@@ -99,14 +99,27 @@ describe('docker-compose.yml', () => {
   it('points the worker and the control plane at Temporal, and the worker and the proxies at the control plane', () => {
     expect(env('worker').TEMPORAL_ADDRESS).toBe('temporal:7233');
     expect(env('control-plane').TEMPORAL_ADDRESS).toBe('temporal:7233');
-    expect(env('worker').CA_ROTATE_CP_URL).toBe('http://control-plane:5681');
-    expect(env('dataplanes').CA_ROTATE_CP_URL).toBe('http://control-plane:5681');
+    for (const name of ['worker', 'dataplanes', 'ca-rotate']) {
+      expect(env(name).CA_ROTATE_CP_URL).toBe('https://control-plane:5681');
+      // Every client verifies the API certificate the control plane generated for "control-plane".
+      expect(env(name).CA_ROTATE_CP_CA_FILE).toBe('/credentials/cp-ca.crt');
+    }
+    expect(words(service('control-plane').command)).toContain('--api-tls-name control-plane');
   });
 
-  it('shares one control plane token between the control plane, the worker and the proxies', () => {
+  it('gives the admin token only to the operator side; the worker and the proxies get credentials minted for them', () => {
     const token = env('control-plane').CA_ROTATE_CP_TOKEN;
     expect(token).toBeTruthy();
-    for (const name of ['worker', 'dataplanes']) expect(env(name).CA_ROTATE_CP_TOKEN).toBe(token);
+    for (const name of ['mesh-init', 'ca-rotate']) expect(env(name).CA_ROTATE_CP_TOKEN).toBe(token);
+    for (const name of ['worker', 'dataplanes']) expect(env(name).CA_ROTATE_CP_TOKEN).toBeUndefined();
+    expect(env('worker').CA_ROTATE_CP_TOKEN_FILE).toBe('/credentials/worker.token');
+    expect(env('dataplanes').CA_ROTATE_CP_TOKEN_FILE).toBe('/credentials/dataplanes.token');
+    const init = words(service('mesh-init').command);
+    expect(init).toContain("role: 'worker'");
+    expect(init).toContain("role: 'dataplane'");
+    expect(init).toContain("namePrefix: 'dp-compose-'");
+    expect(words(service('dataplanes').command)).toContain('--name-prefix dp-compose');
+    for (const name of ['worker', 'dataplanes']) expect(dependencies(name)).toContain('mesh-init');
   });
 
   it('gives the worker and the control plane the Vault address and token', () => {
