@@ -10,6 +10,8 @@ import type { CaAccess, MeshMaterial } from './ca-access';
 import type { ControlPlaneStore, DataplaneRow } from './store';
 
 const HEARTBEAT_MS = 15_000;
+/** One host needs one stream (a reconnect may overlap the old one briefly); more would only hold connections. */
+export const MAX_STREAMS_PER_HOST = 4;
 
 export interface HostPresenceListener {
   (change: { host: string; online: boolean; rows: DataplaneRow[]; seqs: Map<string, number> }): void;
@@ -28,6 +30,10 @@ export class Delivery {
   ) {
     this.heartbeat = setInterval(() => this.writeAll(': keep-alive\n\n'), HEARTBEAT_MS);
     this.heartbeat.unref();
+  }
+
+  streamCount(host: string): number {
+    return this.streams.get(host)?.size ?? 0;
   }
 
   isConnected(host: string): boolean {

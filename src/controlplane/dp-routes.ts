@@ -7,6 +7,7 @@ import { SERVICE_TAG, AcksSchema, RegisterProxiesSchema, type ProxyRegistration 
 import { CsrError, leafKeyPolicyProblem, parseAndVerifyCsr } from '../pki/csr';
 import type { ErrorCause } from '../mesh/api-error';
 import { csrDer } from './certificates';
+import { MAX_STREAMS_PER_HOST } from './delivery';
 import { bindingAllowsProxy, type Credential, type DataplaneBinding } from './credentials';
 import { ApiError, LARGE_MAX_BODY_BYTES, badRequest, notFound, parseBody, readJson } from './http-util';
 import { meshName, resourceName, route, type Route } from './route-kit';
@@ -106,6 +107,9 @@ export const DP_ROUTES: Route<ApiDeps>[] = [
     if (!host) throw badRequest('the stream needs a host id', [{ field: 'host', message: 'query parameter required' }]);
     const binding = dataplaneBinding(credential);
     if (binding && host !== binding.host) throw forbidden('the stream is outside the data plane credential', [{ field: 'host', message: `the credential is bound to host "${binding.host}"` }]);
+    if (delivery.streamCount(host) >= MAX_STREAMS_PER_HOST) {
+      throw new ApiError(429, 'Too Many Requests', `host "${host}" already has ${MAX_STREAMS_PER_HOST} streams open`, [{ field: 'host', message: 'too many streams' }]);
+    }
     delivery.attach(host, res);
   }),
   route('POST', '/dp/v1/acks', async (deps, { req, res, credential }) => {

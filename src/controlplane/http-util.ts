@@ -49,25 +49,19 @@ export function parseBody<T extends z.ZodType>(schema: T, body: unknown, what: s
 export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
 /** A registration of the most proxies one request may carry (see MAX_PROXIES_PER_REQUEST). */
 export const LARGE_MAX_BODY_BYTES = 32 * 1024 * 1024;
-/** A body must arrive within this: a client trickling bytes cannot hold a connection forever. */
-export const BODY_TIMEOUT_MS = 30_000;
 /** No API document nests deeper; a deeper one is refused before anything recurses over it. */
 export const MAX_JSON_DEPTH = 32;
 
 export async function readJson(req: IncomingMessage, maxBytes = DEFAULT_MAX_BODY_BYTES): Promise<unknown> {
   const declared = Number(req.headers['content-length'] ?? 0);
   if (declared > maxBytes) throw new ApiError(413, 'Payload Too Large', `the body exceeds ${maxBytes} bytes`, [{ field: '(body)', message: `at most ${maxBytes} bytes` }]);
+  // A body that trickles is cut by the server's requestTimeout (server.ts), not here.
   const chunks: Buffer[] = [];
   let size = 0;
-  const timer = setTimeout(() => req.destroy(new ApiError(408, 'Request Timeout', `the body did not arrive within ${BODY_TIMEOUT_MS} ms`)), BODY_TIMEOUT_MS);
-  try {
-    for await (const chunk of req) {
-      size += (chunk as Buffer).length;
-      if (size > maxBytes) throw new ApiError(413, 'Payload Too Large', `the body exceeds ${maxBytes} bytes`, [{ field: '(body)', message: `at most ${maxBytes} bytes` }]);
-      chunks.push(chunk as Buffer);
-    }
-  } finally {
-    clearTimeout(timer);
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > maxBytes) throw new ApiError(413, 'Payload Too Large', `the body exceeds ${maxBytes} bytes`, [{ field: '(body)', message: `at most ${maxBytes} bytes` }]);
+    chunks.push(chunk as Buffer);
   }
   const text = Buffer.concat(chunks).toString('utf8');
   if (text.trim() === '') throw badRequest('the body is empty: a JSON document was expected', [{ field: '(body)', message: 'required' }]);

@@ -111,12 +111,12 @@ const ROUTES: Route<ApiDeps>[] = [
     sendJson(res, 200, { items: store.meshes.history(name) });
   }),
   route('GET', '/mesh-insights', ({ store }, { res, url }) => {
-    sendPage(res, url, store.meshes.list().map((m) => meshInsight(m, store.dataplanes.ofMesh(m.mesh.name))));
+    sendPage(res, url, store.meshes.list().map((m) => meshInsight(m, store.dataplanes.insightGroups(m.mesh.name))));
   }),
   route('GET', '/mesh-insights/{name}', ({ store }, { res, params }) => {
     const stored = store.meshes.get(meshName(params[0]));
     if (!stored) throw notFound(`mesh "${params[0]}" does not exist`);
-    sendJson(res, 200, meshInsight(stored, store.dataplanes.ofMesh(stored.mesh.name)));
+    sendJson(res, 200, meshInsight(stored, store.dataplanes.insightGroups(stored.mesh.name)));
   }),
 
   // ---- secrets
@@ -336,20 +336,20 @@ function dataplaneOverview(row: DataplaneRow): DataplaneOverview {
 }
 
 /** Kuma's MeshInsight; like Kuma, zero counts are left out. */
-function meshInsight(stored: { mesh: { name: string }; creationTime: string; modificationTime: string }, rows: readonly DataplaneRow[]): MeshInsight {
+function meshInsight(stored: { mesh: { name: string }; creationTime: string; modificationTime: string }, groups: ReturnType<ControlPlaneStore['dataplanes']['insightGroups']>): MeshInsight {
   type Counts = { total?: number; online?: number; offline?: number };
   const dataplanes: Counts = {};
   const issuedBackends: Record<string, Counts> = {};
   const supportedBackends: Record<string, Counts> = {};
-  const add = (c: Counts, online: boolean) => {
-    c.total = (c.total ?? 0) + 1;
-    if (online) c.online = (c.online ?? 0) + 1;
-    else c.offline = (c.offline ?? 0) + 1;
+  const add = (c: Counts, online: boolean, n: number) => {
+    c.total = (c.total ?? 0) + n;
+    if (online) c.online = (c.online ?? 0) + n;
+    else c.offline = (c.offline ?? 0) + n;
   };
-  for (const row of rows) {
-    add(dataplanes, row.online);
-    if (row.issuedBackend) add((issuedBackends[row.issuedBackend] ??= {}), row.online);
-    for (const backend of row.supportedBackends) add((supportedBackends[backend] ??= {}), row.online);
+  for (const group of groups) {
+    add(dataplanes, group.online, group.count);
+    if (group.issuedBackend) add((issuedBackends[group.issuedBackend] ??= {}), group.online, group.count);
+    for (const backend of group.supportedBackends) add((supportedBackends[backend] ??= {}), group.online, group.count);
   }
   return {
     type: 'MeshInsight' as const,

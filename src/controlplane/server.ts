@@ -44,7 +44,14 @@ export interface ControlPlaneOptions {
   tls?: ApiTlsOption;
   /** Resources kept elsewhere, as on Kubernetes; default: the store is the source of truth. */
   mode?: ControlPlaneMode;
+  /** A request (headers and body) must arrive within this. Default 30 s. */
+  requestTimeoutMs?: number;
+  /** Open connections at most (each proxy host holds one stream). Default 4096. */
+  maxConnections?: number;
 }
+
+export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
+export const DEFAULT_MAX_CONNECTIONS = 4_096;
 
 /** The control plane's working parts, for a mode that feeds them from outside. */
 export interface ControlPlaneParts {
@@ -134,9 +141,15 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
     metrics.observe(req, res);
     void handleRequest(deps, req, res);
   };
-  const server = tls ? createHttpsServer({ cert: tls.cert, key: tls.key, minVersion: 'TLSv1.2' }, handler) : createServer(handler);
+  // Receiving a whole request (headers and body) must end in time: a client trickling bytes cannot
+  // hold a connection. It bounds only the request: a delivery stream's long response is not cut.
+  const requestTimeout = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+  // How often Node looks for requests past their timeout (its default, 30 s, would let one overstay that long).
+  const timing = { requestTimeout, headersTimeout: Math.min(requestTimeout, DEFAULT_REQUEST_TIMEOUT_MS), connectionsCheckingInterval: Math.max(250, Math.min(5_000, requestTimeout / 4)) };
+  const server = tls ? createHttpsServer({ cert: tls.cert, key: tls.key, minVersion: 'TLSv1.2', ...timing }, handler) : createServer(timing, handler);
   server.keepAliveTimeout = 65_000;
-  server.requestTimeout = 0; // delivery streams stay open
+  // Beyond this many open connections new ones are dropped at once; those open keep being served.
+  server.maxConnections = options.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? DEFAULT_CONTROL_PLANE_PORT, options.host ?? '127.0.0.1', () => {
@@ -181,10 +194,11 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
   };
 }
 
+/** One aggregate query per mesh: a scrape never reads every proxy row. */
 function proxyCounts(store: ControlPlaneStore): ProxyCount[] {
   return store.meshes.list().map(({ mesh }) => {
-    const rows = store.dataplanes.ofMesh(mesh.name);
-    const online = rows.filter((row) => row.online).length;
-    return { mesh: mesh.name, online, offline: rows.length - online };
+    const groups = store.dataplanes.insightGroups(mesh.name);
+    const count = (online: boolean) => groups.filter((g) => g.online === online).reduce((sum, g) => sum + g.count, 0);
+    return { mesh: mesh.name, online: count(true), offline: count(false) };
   });
 }

@@ -245,6 +245,14 @@ export class DataplaneStore {
     return row.n <= 1;
   }
 
+  /** The mesh's proxies grouped by what insights count (online, issued backend, supported backends): one aggregate query, however big the mesh. */
+  insightGroups(mesh: string): { online: boolean; issuedBackend: string | undefined; supportedBackends: string[]; count: number }[] {
+    const rows = this.store
+      .prepare('SELECT online, issued_backend, supported_backends, COUNT(*) AS n FROM dataplanes WHERE mesh = ? GROUP BY online, issued_backend, supported_backends')
+      .all(mesh) as { online: number; issued_backend: string | null; supported_backends: string; n: number }[];
+    return rows.map((r) => ({ online: r.online === 1, issuedBackend: r.issued_backend ?? undefined, supportedBackends: JSON.parse(r.supported_backends) as string[], count: r.n }));
+  }
+
   count(mesh: string): number {
     return (this.store.prepare('SELECT COUNT(*) AS n FROM dataplanes WHERE mesh = ?').get(mesh) as { n: number }).n;
   }
