@@ -120,4 +120,3 @@ export const ReissueRequestSchema = z.object({
 export const ReissuePageSchema = z.object({ issued: z.number().int(), skipped: z.number().int(), next: z.string().nullable() });
 export type ReissuePage = z.infer<typeof ReissuePageSchema>;
 
-export { AcksSchema, RegisterProxiesSchema, ResourceName } from '../mesh/dataplane-api';

@@ -278,7 +278,8 @@ describe('ca-rotate against a live stack', () => {
 
   beforeAll(async () => {
     stack = await startTestStack({ proxies: PROXIES });
-    env = stack.workerEnv();
+    // The operator's CLI holds the admin token (`start` uploads Secrets); the worker's own credential may not.
+    env = { ...stack.workerEnv(), CA_ROTATE_CP_TOKEN: stack.controlPlane.token };
     target = await writeTarget(stack.mesh);
   });
   afterAll(async () => {
@@ -327,12 +328,12 @@ describe('ca-rotate against a live stack', () => {
   it('unreachable Temporal or control plane: exit 1 with one line naming the address', async () => {
     const [temporalDown, cpDown] = await Promise.all([
       cli(['status', '--mesh', stack.mesh], { ...env, TEMPORAL_ADDRESS: '127.0.0.1:1' }),
-      cli(['start', '-f', target.file], { ...env, CA_ROTATE_CP_URL: 'http://127.0.0.1:1' }),
+      cli(['start', '-f', target.file], { ...env, CA_ROTATE_CP_URL: 'https://127.0.0.1:1' }),
     ]);
     expectExit(temporalDown, 1);
     expect(oneLine(temporalDown.stderr)).toMatch(/^ca-rotate: cannot reach Temporal at 127\.0\.0\.1:1 \(TEMPORAL_ADDRESS\)/);
     expectExit(cpDown, 1);
-    expect(oneLine(cpDown.stderr)).toMatch(/^ca-rotate: cannot reach the control plane at http:\/\/127\.0\.0\.1:1 \(CA_ROTATE_CP_URL\)/);
+    expect(oneLine(cpDown.stderr)).toMatch(/^ca-rotate: cannot reach the control plane at https:\/\/127\.0\.0\.1:1 \(CA_ROTATE_CP_URL\)/);
 
     // start with Temporal down fails before it uploads the target's Secrets.
     const startDown = await cli(['start', '-f', target.file], { ...env, TEMPORAL_ADDRESS: '127.0.0.1:1' });

@@ -140,7 +140,7 @@ export async function demoCommand(options: DemoOptions): Promise<number> {
     if (options.json) printJson(summary);
     if (options.keep) {
       keepRunning = true;
-      say(`everything keeps running: Temporal UI ${stack.temporal.uiUrl ?? '(external)'}, control plane ${stack.controlPlane.url}. Ctrl-C ends it.`);
+      say(`everything keeps running: Temporal UI ${stack.temporal.uiUrl ?? '(external)'}, control plane ${stack.controlPlane.url} (its CA: ${stack.controlPlane.caFile ?? 'system'}). Ctrl-C ends it.`);
       await new Promise<void>((resolve) => {
         process.once('SIGINT', () => resolve());
         process.once('SIGTERM', () => resolve());
