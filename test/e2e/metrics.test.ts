@@ -10,7 +10,7 @@ import { prepareTarget, type LocalStack } from '../../src/cli/stack';
 import { startRotation } from '../../src/cli/start-rotation';
 import { dataplaneMetrics, serveMetrics } from '../../src/dataplane/metrics';
 import { freePort } from '../../src/devstack/ports';
-import { sample, scrape, scrapeUntil } from './prometheus';
+import { fetchTrusting, sample, scrape, scrapeUntil } from './prometheus';
 import { approveSteps, spawnWorkerProcess, startTestStack, uniqueName, waitForOutput, waitForStatus } from './support';
 
 const PROXIES = 10;
@@ -40,11 +40,13 @@ describe('metrics for Prometheus during a rotation', () => {
     const traffic = await serveMetrics(dataplaneMetrics(stack.dataplanes), '127.0.0.1:0');
     const cpUrl = `${stack.controlPlane.url}/metrics`;
     const token = stack.controlPlane.token;
+    const ca = stack.controlPlane.caPem;
+    const cpFetch = fetchTrusting(ca);
 
     try {
       // The control plane's metrics need the API token (the role that may read them).
-      expect((await fetch(cpUrl)).status).toBe(401);
-      let cp = await scrape(cpUrl, token);
+      expect((await cpFetch(cpUrl)).status).toBe(401);
+      let cp = await scrape(cpUrl, token, ca);
       expect(sample(cp, 'ca_rotate_cp_proxies', { ...mesh, state: 'online' })).toBe(PROXIES);
       const issuedFromCa1 = sample(cp, 'ca_rotate_cp_certificates_issued_total', { ...mesh, backend: 'ca-1', outcome: 'issued' }) ?? 0;
       expect(issuedFromCa1).toBeGreaterThanOrEqual(PROXIES);
@@ -52,13 +54,13 @@ describe('metrics for Prometheus during a rotation', () => {
       // An edit that adds ca-2 and switches to it at once is refused by admission, and counted.
       const target = await prepareTarget(stack, 'provided', 'ca-2');
       const careless = { ...target, mtls: { enabledBackend: 'ca-2', backends: [{ name: 'ca-1', type: 'builtin' }, ...(target.mtls?.backends ?? [])] } };
-      const refused = await fetch(`${stack.controlPlane.url}/meshes/${stack.mesh}`, {
+      const refused = await cpFetch(`${stack.controlPlane.url}/meshes/${stack.mesh}`, {
         method: 'PUT',
         headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
         body: JSON.stringify(careless),
       });
       expect(refused.status).toBe(422);
-      cp = await scrape(cpUrl, token);
+      cp = await scrape(cpUrl, token, ca);
       expect(sample(cp, 'ca_rotate_cp_admission_refusals_total', mesh)).toBe(1);
 
       const handle = await startRotation(stack.client, { mesh: stack.mesh, from: 'ca-1', target, taskQueue: stack.taskQueue, options: { approval: 'manual' } });
@@ -86,7 +88,7 @@ describe('metrics for Prometheus during a rotation', () => {
       await approveSteps(handle, ['switch-enabled']);
       await waitForStatus(handle, (s) => s.step === 'remove-old' && s.waitingForApproval, 120_000);
       // Step 2 re-issued every proxy's certificate from ca-2: the control plane counted each one and timed it.
-      cp = await scrape(cpUrl, token);
+      cp = await scrape(cpUrl, token, ca);
       expect(sample(cp, 'ca_rotate_cp_certificates_issued_total', { ...mesh, backend: 'ca-2', outcome: 'issued' })).toBeGreaterThanOrEqual(PROXIES);
       expect(sample(cp, 'ca_rotate_cp_issuance_seconds_count', { backend: 'ca-2' })).toBeGreaterThanOrEqual(PROXIES);
       expect(sample(cp, 'ca_rotate_cp_proxies', { ...mesh, state: 'online' })).toBe(PROXIES);

@@ -1,4 +1,5 @@
 /** Reading Prometheus endpoints in tests: scrape, and pick one series' value out of the text format. */
+import { Agent } from 'undici';
 
 /** The value of one series in Prometheus' text format (labels: a subset to match), or undefined. */
 export function sample(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
@@ -11,8 +12,15 @@ export function sample(text: string, name: string, labels: Record<string, string
   return undefined;
 }
 
-export async function scrape(url: string, token?: string): Promise<string> {
-  const response = await fetch(url, token ? { headers: { authorization: `Bearer ${token}` } } : {});
+/** fetch that trusts `caPem` for https (our control plane's own API CA); plain fetch without it. */
+export function fetchTrusting(caPem: string | undefined): typeof fetch {
+  if (!caPem) return fetch;
+  const dispatcher = new Agent({ connect: { ca: caPem } });
+  return (input, init) => fetch(input, { ...init, dispatcher } as RequestInit);
+}
+
+export async function scrape(url: string, token?: string, caPem?: string): Promise<string> {
+  const response = await fetchTrusting(caPem)(url, token ? { headers: { authorization: `Bearer ${token}` } } : {});
   if (response.status !== 200) throw new Error(`${url}: ${response.status}`);
   return response.text();
 }
