@@ -5,6 +5,9 @@
 import type { Backend, Mesh, ValidationResult } from '../mesh/schema';
 import type { CaBackend, CaContext, Issuer, SecretStore } from '../ca/types';
 import { certificateFingerprint, splitCertificates } from './certificates';
+import { builtinCertSecretName, builtinKeySecretName } from '../ca/builtin';
+import { CaConfigError, CaUnavailableError } from '../ca/errors';
+import { ApiError, badRequest } from './http-util';
 import type { TrustBundleEntry as WireTrustBundleEntry } from '../mesh/dataplane-api';
 import type { ControlPlaneStore } from './store';
 
@@ -75,9 +78,32 @@ export class CaAccess {
   /** Makes new or changed backends usable (builtin generates its CA here, once). */
   async ensureBackends(mesh: Mesh, previous: Mesh | undefined): Promise<void> {
     const before = new Map((previous?.mtls?.backends ?? []).map((b) => [b.name, JSON.stringify(b)]));
-    for (const backend of mesh.mtls?.backends ?? []) {
+    for (const [i, backend] of (mesh.mtls?.backends ?? []).entries()) {
       if (before.get(backend.name) === JSON.stringify(backend)) continue;
-      await this.backendImpl(backend).ensure(this.context(mesh.name), backend);
+      this.refuseHalfStoredBuiltin(mesh.name, backend, i);
+      try {
+        await this.backendImpl(backend).ensure(this.context(mesh.name), backend);
+      } catch (err) {
+        // The mesh (or the Secrets it names) cannot work: the caller's to fix, nothing was written.
+        if (err instanceof CaConfigError) throw badRequest(`backend "${backend.name}" of mesh "${mesh.name}" cannot be used`, [{ field: err.path ?? `mtls.backends[${i}]`, message: err.message }]);
+        if (err instanceof CaUnavailableError) throw new ApiError(503, 'Service Unavailable', `backend "${backend.name}" cannot be reached now: ${err.message}`);
+        throw err;
+      }
+    }
+  }
+
+  /**
+   * A builtin CA stored as one of its two Secrets (the other deleted while unused) cannot be completed:
+   * ensure would store a new key next to the old certificate, a change made before it fails.
+   */
+  private refuseHalfStoredBuiltin(mesh: string, backend: Backend, index: number): void {
+    if (backend.type !== 'builtin') return;
+    const cert = this.store.secrets.list(mesh).some((s) => s.name === builtinCertSecretName(mesh, backend.name));
+    const key = this.store.secrets.list(mesh).some((s) => s.name === builtinKeySecretName(mesh, backend.name));
+    if (cert !== key) {
+      throw badRequest(`backend "${backend.name}" of mesh "${mesh}" cannot be used`, [
+        { field: `mtls.backends[${index}]`, message: `its stored CA is incomplete (secret ${cert ? builtinKeySecretName(mesh, backend.name) : builtinCertSecretName(mesh, backend.name)} is missing): use a new backend name` },
+      ]);
     }
   }
 

@@ -95,6 +95,14 @@ describe('hostile inputs change nothing', () => {
     await refused(fx.raw('PUT', '/meshes/default/secrets/p-key', { token: ADMIN, body: { type: 'Secret', mesh: 'default', name: 'p-key', data: b64(other.privateKeyPem) } }), 400, ['data']);
   });
 
+  test('a backend whose stored CA was spoiled while unused is refused (400 naming it), not a 500', async () => {
+    expect((await putMesh([...currentBackends(), { name: 'tmp', type: 'builtin' }])).status).toBe(200);
+    expect((await putMesh(currentBackends())).status).toBe(200);
+    // No longer used by a backend: deleting half of its stored CA is allowed.
+    expect((await fx.raw('DELETE', '/meshes/default/secrets/default.ca-builtin-key-tmp', { token: ADMIN })).status).toBe(200);
+    await refused(putMesh([...currentBackends(), { name: 'tmp', type: 'builtin' }]), 400, ['mtls.backends[2]']);
+  });
+
   test('CSRs are parsed and verified at registration: garbage, a bad signature, SHA-1 and weak keys are refused with the proxy\'s path', async () => {
     const good = await registration('h', [{ mesh: 'default', name: 'dp-2', service: 'web' }]);
     const withCsr = (csr: string) => ({ ...good, proxies: [{ ...good.proxies[0], csr }] });
