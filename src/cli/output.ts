@@ -37,7 +37,7 @@ export function formatStatus(status: RotationStatus, withBars: boolean): string 
   return lines.join('\n');
 }
 
-/** The status as the DESIGN.md contract prints it with --json. */
+/** The status with --json, as the README's `--json` shapes section documents it. */
 export function statusJson(status: RotationStatus): Record<string, unknown> {
   return {
     workflowId: status.workflowId,

@@ -13,7 +13,7 @@ import type { LocalStack } from '../../src/cli/stack';
 import { freePort } from '../../src/devstack/ports';
 import { caCommonName, generateCa } from '../../src/pki';
 import { testServers } from '../harness/env';
-import { referenceYamlBlocks, REFERENCE_PATH } from '../fixtures/mesh/reference';
+import { procedureDocuments } from '../fixtures/mesh/procedure';
 import { startTestStack, uniqueName, waitForStatus } from './support';
 
 const repoRoot = path.resolve(__dirname, '../..');
@@ -118,11 +118,9 @@ function planDocuments(stdout: string): { steps: string[]; meshes: unknown[] } {
   };
 }
 
-/** The reference's three step blocks of one tab: the last three YAML blocks of that navtab. */
-function referenceSteps(tab: 'universal' | 'kubernetes'): unknown[] {
-  const blocks = referenceYamlBlocks().filter((b) => b.tab === tab);
-  expect(blocks.length).toBeGreaterThanOrEqual(3);
-  return blocks.slice(-3).map((b) => YAML.parse(b.text) as unknown);
+/** The procedure's three step documents of one format (test/fixtures/mesh/procedure), as plain data. */
+function procedureSteps(format: 'universal' | 'kubernetes'): unknown[] {
+  return procedureDocuments(format).steps.map((step) => YAML.parse(step.text) as unknown);
 }
 
 describe('ca-rotate without a control plane: validate and plan from files', () => {
@@ -208,24 +206,23 @@ describe('ca-rotate without a control plane: validate and plan from files', () =
     expect(run.stderr).toContain("required option '-f, --file <file>' not specified");
   });
 
-  it('plan --current: prints exactly the three Mesh documents of the reference procedure (Universal)', async () => {
-    expect(fs.existsSync(REFERENCE_PATH)).toBe(true);
+  it('plan --current: prints exactly the three Mesh documents of the procedure (Universal)', async () => {
     const run = await cli(['plan', '-f', example('target-provided.yaml'), '--current', example('current.yaml')]);
     expectExit(run, 0);
     const planned = planDocuments(run.stdout);
     expect(planned.steps).toEqual(['1:add-backend', '2:switch-enabled', '3:remove-old']);
-    expect(planned.meshes).toEqual(referenceSteps('universal'));
+    expect(planned.meshes).toEqual(procedureSteps('universal'));
     // Secrets stay out of the plan.
     expect(run.stdout).not.toContain('PRIVATE KEY');
     expect(run.stdout).not.toContain('type: Secret');
   });
 
-  it('plan --current: prints the Kubernetes documents of the reference for a Kubernetes target', async () => {
+  it('plan --current: prints the Kubernetes documents of the procedure for a Kubernetes target', async () => {
     const run = await cli(['plan', '-f', example('target-provided-kubernetes.yaml'), '--current', example('current-kubernetes.yaml')]);
     expectExit(run, 0);
     const planned = planDocuments(run.stdout);
     expect(planned.steps).toEqual(['1:add-backend', '2:switch-enabled', '3:remove-old']);
-    expect(planned.meshes).toEqual(referenceSteps('kubernetes'));
+    expect(planned.meshes).toEqual(procedureSteps('kubernetes'));
   });
 
   it('plan --json: the mesh, from, to and the three steps', async () => {
@@ -235,7 +232,7 @@ describe('ca-rotate without a control plane: validate and plan from files', () =
     expect(result).toMatchObject({ mesh: 'default', from: 'ca-1', to: 'ca-2' });
     const steps = result.steps as { name: string; mesh: unknown }[];
     expect(steps.map((s) => s.name)).toEqual(['add-backend', 'switch-enabled', 'remove-old']);
-    expect(steps.map((s) => s.mesh)).toEqual(referenceSteps('universal'));
+    expect(steps.map((s) => s.mesh)).toEqual(procedureSteps('universal'));
   });
 
   it('plan: a target that enables the current backend is refused (2) with the path', async () => {
