@@ -20,6 +20,7 @@ import { generateCa } from '../src/pki/ca-certificate';
 import { createCsr } from '../src/pki/csr';
 import { ECDSA_P256, KeySpec, generateKeyPair, keySpecName, rsa } from '../src/pki/keys';
 import { defaultSigningThreads } from '../src/pki/signing-pool';
+import { errorMessage } from '../src/mesh/errors';
 
 const LOCAL_CERTIFICATES = Number(process.env.BENCH_CERTIFICATES ?? 10_000);
 const VAULT_CERTIFICATES = 500;
@@ -128,7 +129,7 @@ export async function runIssuanceBench(options: IssuanceBenchOptions = {}): Prom
 
 if (require.main === module) {
   runIssuanceBench().catch((error: unknown) => {
-    console.error(error instanceof Error ? error.message : error);
+    console.error(errorMessage(error));
     process.exit(1);
   });
 }

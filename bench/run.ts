@@ -21,6 +21,7 @@ import { prepareTarget, startLocalStack, type TargetBackendType } from '../src/c
 import { startRotation } from '../src/cli/start-rotation';
 import { runIssuanceBench } from './issue';
 import { procStatusBytes, startControlPlaneProcess, startWorkerProcess, type CliProcess } from './processes';
+import { errorMessage } from '../src/mesh/errors';
 
 /** One JSON line per rotation. Times in ms, memory in MiB. */
 export interface RotationRecord {
@@ -133,7 +134,7 @@ async function main(): Promise<void> {
       await runIssuanceBench({ certificates, vault: process.env.BENCH_VAULT !== '0', emit });
     } catch (error) {
       // Vault may be unavailable here; the local cases have been printed already.
-      progress(`issuance stopped early: ${error instanceof Error ? error.message : String(error)}`);
+      progress(`issuance stopped early: ${errorMessage(error)}`);
     }
   }
   const { temporal: binary } = await provideDevBinaries(['temporal']);

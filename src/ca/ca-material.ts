@@ -9,6 +9,7 @@ import { CertificateInfo, chainProblem, keyMatchesCertificate, oneLine, parseCer
 import { describeKey, parsePrivateKey } from '../pki/keys';
 import { KeyUsageBit } from '../pki/oids';
 import { MIN_RSA_BITS } from '../mesh/backends/builtin';
+import { errorMessage } from '../mesh/errors';
 
 export const EXPIRY_WARNING_MS = 30 * 24 * 3600 * 1000;
 
@@ -96,6 +97,6 @@ function weakKeyProblem(key: KeyObject): { message: string; stricter: boolean } 
 
 /** A parse failure's reason, without echoing input. */
 function safeReason(error: unknown): string {
-  const message = error instanceof Error ? error.message : String(error);
+  const message = errorMessage(error);
   return message.length > 120 ? `${message.slice(0, 117)}...` : message;
 }

@@ -15,6 +15,7 @@ import { leafValidityMs } from './leaf-validity';
 import { CaBackend, CaContext, IdentityRequest, IssuedIdentity, Issuer } from './types';
 import { VaultClient } from './vault-client';
 import { VaultSettings, loadVaultSettings, renderCommonName } from './vault-settings';
+import { errorMessage } from '../mesh/errors';
 
 async function connect(ctx: CaContext, backend: Backend): Promise<{ client: VaultClient; settings: VaultSettings }> {
   const { settings, errors, transient } = await loadVaultSettings(ctx, backend);
@@ -98,7 +99,6 @@ function rethrowIfUnavailable(error: unknown): void {
 async function validateLive(ctx: CaContext, backend: Backend, settings: VaultSettings, issues: Issues): Promise<void> {
   const base = issues.at('conf', 'fromCp');
   const client = new VaultClient(settings);
-  const message = (error: unknown): string => (error instanceof Error ? error.message : String(error));
 
   if (!settings.viaAgent) {
     try {
@@ -107,7 +107,7 @@ async function validateLive(ctx: CaContext, backend: Backend, settings: VaultSet
       rethrowIfUnavailable(error);
       const status = error instanceof CaError ? error.status : undefined;
       const at = status === undefined ? base.at('address') : settings.tokenPath === 'VAULT_TOKEN' ? base.at('auth') : issues.at(settings.tokenPath);
-      at.error(status === 403 ? 'Vault rejected the credentials (permission denied): the token is invalid or expired' : message(error));
+      at.error(status === 403 ? 'Vault rejected the credentials (permission denied): the token is invalid or expired' : errorMessage(error));
       return;
     }
   }
@@ -130,7 +130,7 @@ async function validateLive(ctx: CaContext, backend: Backend, settings: VaultSet
     }
     if (status === 403) base.warn(`cannot read role "${settings.role}" (permission denied): its max_ttl was not checked`, 'role');
     else {
-      base.error(message(error), 'address');
+      base.error(errorMessage(error), 'address');
       return;
     }
   }
@@ -145,7 +145,7 @@ async function validateLive(ctx: CaContext, backend: Backend, settings: VaultSet
     if (!leaf?.uris.includes(spiffe)) base.error(`role "${settings.role}" signed a test certificate without the URI SAN ${spiffe}: the role must allow it (allowed_uri_sans) and take SANs from the request (use_csr_sans=false)`, 'role');
   } catch (error) {
     rethrowIfUnavailable(error);
-    base.error(`a test signing failed: ${message(error)}`, 'role');
+    base.error(`a test signing failed: ${errorMessage(error)}`, 'role');
     return;
   }
 
@@ -153,7 +153,7 @@ async function validateLive(ctx: CaContext, backend: Backend, settings: VaultSet
     await readRoots(client, settings);
   } catch (error) {
     rethrowIfUnavailable(error);
-    base.error(`cannot read the CA chain: ${message(error)}`, 'pki');
+    base.error(`cannot read the CA chain: ${errorMessage(error)}`, 'pki');
   }
 }
 

@@ -4,7 +4,8 @@ import { validateBackends } from '../ca/registry';
 import { MemorySecretStore } from '../ca/memory-secret-store';
 import { validateDocuments, type DocumentsValidation } from '../mesh/validate';
 import { distinctIssues } from '../mesh/validate-issues';
-import { CliError, EXIT_REFUSED, errorMessage } from './errors';
+import { CliError, EXIT_REFUSED } from './errors';
+import { errorMessage } from '../mesh/errors';
 import type { Settings } from './settings';
 
 export function readInputFile(file: string, flag = '-f'): string {

@@ -16,10 +16,6 @@ export class CliError extends Error {
   }
 }
 
-export function errorMessage(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
-
 /**
  * A CA backend's failure as one line naming the field: a CA that did not answer (CaUnavailableError)
  * is the environment, exit 1, and says it is transient; a refused conf or request is invalid input, exit 2.

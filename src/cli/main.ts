@@ -10,7 +10,8 @@ import os from 'node:os';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { CONTROL_UPDATES, type ControlName } from '../workflows/messages';
 import { CaError } from '../ca/errors';
-import { caFailureForCli, CliError, EXIT_REFUSED, EXIT_UNEXPECTED, errorMessage } from './errors';
+import { caFailureForCli, CliError, EXIT_REFUSED, EXIT_UNEXPECTED } from './errors';
+import { errorMessage } from '../mesh/errors';
 import { loadSettings, SettingsError, temporalConnectionOptions, type ConnectionFlags } from './settings';
 
 /**

@@ -1,7 +1,8 @@
 /** Temporal client for the CLI, with a clear error when the server cannot be reached. */
 import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
 import { rotationWorkflowId } from '../mesh/insights';
-import { CliError, EXIT_REFUSED, EXIT_UNEXPECTED, errorMessage } from './errors';
+import { CliError, EXIT_REFUSED, EXIT_UNEXPECTED } from './errors';
+import { errorMessage } from '../mesh/errors';
 import { temporalConnectionOptions, type Settings } from './settings';
 
 export async function connectTemporal(settings: Settings): Promise<{ client: Client; close(): Promise<void> }> {

@@ -11,6 +11,7 @@
 import { Client, Connection, WorkflowNotFoundError, type TLSConfig } from '@temporalio/client';
 import { PROXY_ACKS_SIGNAL, type ProxyAckBatch, type ProxyState, groupProxyStates, rotationWorkflowId } from '../mesh/insights';
 import type { DataplaneRow } from './store';
+import { errorMessage } from '../mesh/errors';
 
 export const RELAY_FIRST_INTERVAL_MS = 2_000;
 export const RELAY_MAX_INTERVAL_MS = 4_000;
@@ -139,7 +140,7 @@ export class AckRelay implements ProxyChangeSink {
       const now = Date.now();
       if (now - this.lastWarning > WARN_EVERY_MS) {
         this.lastWarning = now;
-        this.log(`ack relay: cannot signal the rotation workflow of mesh "${mesh}" (${err instanceof Error ? err.message : String(err)}); it will catch up from insights`);
+        this.log(`ack relay: cannot signal the rotation workflow of mesh "${mesh}" (${errorMessage(err)}); it will catch up from insights`);
       }
     }
   }

@@ -33,6 +33,7 @@ import {
   ServedMeshSchema,
   stripServerMeta,
 } from './api-schemas';
+import { errorMessage } from '../mesh/errors';
 import type { TokenRequest } from './credentials';
 
 const IssuedTokenSchema = z.object({ token: z.string().min(1) });
@@ -55,7 +56,7 @@ export class ControlPlaneUnreachableError extends Error {
     readonly url: string,
     cause: unknown,
   ) {
-    super(`control plane at ${url} is unreachable: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    super(`control plane at ${url} is unreachable: ${errorMessage(cause)}`, { cause });
     this.name = 'ControlPlaneUnreachableError';
   }
 }

@@ -2,6 +2,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { z } from 'zod';
 import { type ErrorCause, type KumaErrorBody, kumaErrorBody } from '../mesh/api-error';
+import { errorMessage } from '../mesh/errors';
 
 export class ApiError extends Error {
   constructor(
@@ -69,7 +70,7 @@ export async function readJson(req: IncomingMessage, maxBytes = DEFAULT_MAX_BODY
   try {
     return JSON.parse(text) as unknown;
   } catch (err) {
-    throw badRequest('the body is not valid JSON', [{ field: '(body)', message: err instanceof Error ? err.message : 'not JSON' }]);
+    throw badRequest('the body is not valid JSON', [{ field: '(body)', message: errorMessage(err) }]);
   }
 }
 

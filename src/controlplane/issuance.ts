@@ -10,6 +10,7 @@ import { csrDer, renewalTimeMs } from './certificates';
 import type { Delivery } from './delivery';
 import type { IssuanceObservation } from './metrics';
 import type { ControlPlaneStore, DataplaneRow, IssuedCertificate } from './store';
+import { errorMessage } from '../mesh/errors';
 
 const BATCH_SIZE = 200;
 const PARALLEL_SIGNINGS = 16;
@@ -44,7 +45,7 @@ export class CertificateIssuance {
     void this.inLane(mesh, async () => {
       this.scheduled.delete(mesh);
       await this.backgroundPass(mesh);
-    }).catch((err: unknown) => this.log(`issuance: background pass over mesh "${mesh}" failed: ${errorText(err)}`));
+    }).catch((err: unknown) => this.log(`issuance: background pass over mesh "${mesh}" failed: ${errorMessage(err)}`));
   }
 
   /** `POST /meshes/{mesh}/certificates/_reissue`: one page of proxies in name order after `after`. */
@@ -124,7 +125,7 @@ export class CertificateIssuance {
           let failing = this.failing.get(mesh);
           if (!failing) this.failing.set(mesh, (failing = new Set()));
           failing.add(row.name);
-          this.log(`issuance: cannot issue a certificate from backend "${enabled}" for proxy "${mesh}/${row.name}": ${errorText(err)}`);
+          this.log(`issuance: cannot issue a certificate from backend "${enabled}" for proxy "${mesh}/${row.name}": ${errorMessage(err)}`);
         }
       }
     };
@@ -165,8 +166,4 @@ export class IssuanceError extends Error {
 export function needsCertificate(row: DataplaneRow, enabledBackend: string, nowMs: number): boolean {
   const certificate = row.certificate;
   return !certificate || certificate.backend !== enabledBackend || row.csrChanged || certificate.renewAfterMs <= nowMs;
-}
-
-function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }

@@ -6,6 +6,7 @@
  */
 import type { TemporalTarget } from './ack-relay';
 import { type ControlPlaneMode, DEFAULT_CONTROL_PLANE_PORT, startControlPlane, tokenFileFor } from './server';
+import { errorMessage } from '../mesh/errors';
 
 export interface ControlPlaneCommandOptions {
   db?: string;
@@ -69,7 +70,7 @@ export async function runControlPlaneCommand(options: ControlPlaneCommandOptions
       process.off('SIGTERM', stop);
       log(`${signal}: stopping the control plane`);
       void running.stop().then(resolve, (err: unknown) => {
-        log(`error while stopping: ${err instanceof Error ? err.message : String(err)}`);
+        log(`error while stopping: ${errorMessage(err)}`);
         resolve();
       });
     };

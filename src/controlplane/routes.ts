@@ -23,6 +23,7 @@ import type { ControlPlaneMetrics } from './metrics';
 import { header, meshName, resourceName, route, type Request, type Route } from './route-kit';
 import { guardSecretDelete, guardSecretWrite } from './secret-guards';
 import type { ControlPlaneStore, DataplaneRow } from './store';
+import { errorMessage } from '../mesh/errors';
 
 export interface ApiDeps {
   store: ControlPlaneStore;
@@ -220,8 +221,8 @@ export async function handleRequest(deps: ApiDeps, req: IncomingMessage, res: Se
       sendError(res, err);
       return;
     }
-    deps.log(`api: ${req.method} ${req.url?.split('?')[0]} failed: ${err instanceof Error ? err.message : String(err)}`);
-    sendError(res, new ApiError(500, 'Internal Server Error', err instanceof Error ? err.message : 'unexpected error'));
+    deps.log(`api: ${req.method} ${req.url?.split('?')[0]} failed: ${errorMessage(err)}`);
+    sendError(res, new ApiError(500, 'Internal Server Error', errorMessage(err)));
   }
 }
 

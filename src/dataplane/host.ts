@@ -17,6 +17,7 @@ import { spiffeId } from './spiffe';
 import { SseSubscription } from './sse-client';
 import { TimeSlicedQueue } from './time-sliced-queue';
 import { TrafficGenerator, type TrafficOptions, type TrafficPair, type TrafficStats } from './traffic';
+import { errorMessage } from '../mesh/errors';
 
 export interface DataplaneHostOptions {
   controlPlaneUrl: string;
@@ -118,7 +119,7 @@ export async function startDataplaneHost(options: DataplaneHostOptions): Promise
       for (const ack of batch) byName.get(ack.name)?.markAcked(ack.version);
       recheckWaiters();
     },
-    onError: (error) => log(`ack batch failed, will retry: ${error instanceof Error ? error.message : String(error)}`),
+    onError: (error) => log(`ack batch failed, will retry: ${errorMessage(error)}`),
   });
 
   const propagationJitterMs = options.propagationJitterMs ?? 0;
@@ -129,7 +130,7 @@ export async function startDataplaneHost(options: DataplaneHostOptions): Promise
       acks.enqueue(proxy.applyConfig(config));
     } catch (error) {
       // Not acked: the control plane keeps seeing the old state, and its gates wait.
-      log(`${proxy.name}: config version ${config.version} not applied: ${error instanceof Error ? error.message : String(error)}`);
+      log(`${proxy.name}: config version ${config.version} not applied: ${errorMessage(error)}`);
     }
   };
 

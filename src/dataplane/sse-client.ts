@@ -5,6 +5,7 @@
  */
 import http from 'node:http';
 import https from 'node:https';
+import { errorMessage } from '../mesh/errors';
 
 export interface SseSubscriptionOptions {
   url: string;
@@ -78,7 +79,7 @@ export class SseSubscription {
         this.options.onDisconnected?.('stream ended');
       } catch (error) {
         if (this.closed) break;
-        this.options.onDisconnected?.(error instanceof Error ? error.message : String(error));
+        this.options.onDisconnected?.(errorMessage(error));
       }
       if (this.closed) break;
       const delay = connected ? initial : backoff;

@@ -18,6 +18,7 @@ import {
 } from './schema';
 import { describeZodIssue } from './validate-issues';
 import { KUMA_API_VERSION, fromKubernetesMesh, isPlainObject, type DocumentFormat } from './yaml';
+import { errorMessage } from './errors';
 
 export const KUMA_SECRET_TYPE = 'system.kuma.io/secret';
 export const MESH_LABEL = 'kuma.io/mesh';
@@ -171,7 +172,7 @@ function documentValue(document: Document.Parsed, index: number, out: Collector)
   try {
     return document.toJS({ maxAliasCount: 100 });
   } catch (error) {
-    out.errors.push({ path: `documents[${index}]`, message: `cannot read this document: ${error instanceof Error ? error.message : String(error)}` });
+    out.errors.push({ path: `documents[${index}]`, message: `cannot read this document: ${errorMessage(error)}` });
     return undefined;
   }
 }
@@ -200,7 +201,7 @@ export function parseDocuments(text: string): ParsedDocuments {
     return assemble(resources, out);
   } catch (error) {
     // A last resort: nothing above should throw, but a file must never crash `ca-rotate validate`.
-    out.errors.push({ path: 'documents', message: `cannot read the file: ${error instanceof Error ? error.message : String(error)}` });
+    out.errors.push({ path: 'documents', message: `cannot read the file: ${errorMessage(error)}` });
     return { ok: false, errors: out.errors, warnings: out.warnings };
   }
 }

@@ -1,7 +1,8 @@
 /** `ca-rotate pause|resume|approve|abort|rollback [--mesh NAME]`: 0 done, 2 refused with the reason. */
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { CONTROL_UPDATES, type ControlName } from '../../workflows/messages';
-import { CliError, EXIT_OK, EXIT_REFUSED, errorMessage } from '../errors';
+import { CliError, EXIT_OK, EXIT_REFUSED } from '../errors';
+import { errorMessage } from '../../mesh/errors';
 import { printJson } from '../output';
 import type { Settings } from '../settings';
 import { connectTemporal, withRotationHandle } from '../temporal';

@@ -12,7 +12,8 @@ import { WORKER_PERMISSIONS, checkPermissions } from '../../kubernetes/permissio
 import { createRotationWorker } from '../../worker';
 import { installPrometheusRuntime, RotationMetrics } from '../../worker-metrics';
 import { controlPlaneConnection, controlPlaneTarget, meshLocation, onControlPlane } from '../control-plane';
-import { CliError, EXIT_OK, EXIT_UNEXPECTED, errorMessage } from '../errors';
+import { CliError, EXIT_OK, EXIT_UNEXPECTED } from '../errors';
+import { errorMessage } from '../../mesh/errors';
 import { temporalConnectionOptions, type Settings } from '../settings';
 
 export async function workerCommand(settings: Settings): Promise<number> {
