@@ -51,8 +51,3 @@ export function isWorkloadOfMesh(certificate: X509Certificate | undefined, mesh:
   const prefix = `spiffe://${mesh}/`;
   return spiffeIdsOf(certificate).some((id) => id.startsWith(prefix) && id.length > prefix.length && !id.slice(prefix.length).includes('/'));
 }
-
-/** Client side: the peer must be exactly the service we meant to call. */
-export function hasSpiffeId(certificate: X509Certificate | undefined, expected: string): boolean {
-  return spiffeIdsOf(certificate).includes(expected);
-}

@@ -49,11 +49,6 @@ export function configDigest(config: ProxyConfigEvent): string {
   return hash.digest('hex');
 }
 
-/** The certificate that signed `leaf`: looked up in the chain first, then among the trusted roots. */
-export function findIssuer(leaf: X509Certificate, candidates: readonly X509Certificate[]): X509Certificate | undefined {
-  return candidates.find((candidate) => leaf.checkIssued(candidate) && leaf.verify(candidate.publicKey));
-}
-
 // No session tickets: every connection runs a full handshake against the current certificates.
 const SECURE_OPTIONS = cryptoConstants.SSL_OP_NO_TICKET;
 
@@ -145,7 +140,8 @@ function parseIdentity(certificate: NonNullable<ProxyConfigEvent['certificate']>
     leaf = parsedLeaf;
     chain = [...leafPemExtras, ...certificate.chain.flatMap(splitPemCertificates)].map((c) => ({ certificate: c, fingerprint: sha256Fingerprint(c) }));
   }
-  // Same search as findIssuer; the issuer found for this very leaf before needs no second signature check.
+  // The issuer: looked up in the chain first, then among the trusted roots. The issuer found for this
+  // very leaf before needs no second signature check.
   const knownIssuer = previous?.input === input ? previous.issuer?.fingerprint : undefined;
   const issuer = [...chain, ...roots].find(
     (candidate) => candidate.fingerprint === knownIssuer || (leaf.checkIssued(candidate.certificate) && leaf.verify(candidate.certificate.publicKey)),

@@ -1,9 +1,8 @@
 /**
  * Worker threads that do the expensive half of issuing: import the requester's public key, verify the
  * CSR signature, sign the TBSCertificate. The main thread does the cheap DER work. Most of the cost is
- * OpenSSL 3 importing the proxy's public key (~110 us) and verifying (~60 us); signing is ~30 us.
- * Measured on the shared 2-core box (bench/issue.ts, ECDSA P-256): 3,300-4,000 certificates/s in one
- * thread, 4,400-6,500/s with two workers.
+ * OpenSSL 3 importing the proxy's public key, then verifying; signing is the smallest part
+ * (figures in docs/performance.md).
  *
  * The worker is an inline CommonJS script that uses node:crypto only, so it runs the same under tsx,
  * jest's SWC transform and compiled JavaScript.

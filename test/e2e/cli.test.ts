@@ -11,7 +11,7 @@ import path from 'node:path';
 import YAML from 'yaml';
 import type { LocalStack } from '../../src/cli/stack';
 import { freePort } from '../../src/devstack/ports';
-import { caCommonName, generateCa } from '../../src/pki';
+import { caCommonName, generateCa } from '../../src/pki/ca-certificate';
 import { testServers } from '../harness/env';
 import { procedureDocuments } from '../fixtures/mesh/procedure';
 import { startTestStack, uniqueName, waitForStatus } from './support';
