@@ -1,6 +1,39 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
+/**
+ * Rooms (README, "Architecture"): each folder of src/ may import only the rooms listed here, so the
+ * arrows point one way. `cli` may import everything and is imported by none.
+ */
+const ROOMS = ['mesh', 'pki', 'ca', 'controlplane', 'dataplane', 'workflows', 'activities', 'devstack', 'cli', 'worker'];
+/** A room, or one module of a room (`room/module`): only that module may be imported. */
+const MAY_IMPORT = {
+  mesh: [],
+  pki: ['mesh'],
+  ca: ['pki', 'mesh'],
+  controlplane: ['ca', 'pki', 'mesh'],
+  dataplane: ['pki', 'mesh'],
+  workflows: ['mesh', 'activities/types'],
+  activities: ['controlplane/client', 'ca', 'pki', 'mesh'],
+  devstack: [],
+  worker: ['activities', 'workflows'],
+};
+
+/** A `no-restricted-imports` pattern for what `room` may not import (paths relative to the room). */
+function roomPattern(room, allowed) {
+  const forbidden = ROOMS.filter((other) => other !== room && !allowed.includes(other)).map((other) => {
+    const module = allowed.find((entry) => entry.startsWith(`${other}/`));
+    return module ? `${other}(?!/${module.slice(other.length + 1)}$)` : other;
+  });
+  const up = room === 'worker' ? '\\./' : '(\\.\\./)+';
+  return {
+    regex: `^${up}(${forbidden.join('|')})(/|$)`,
+    message: `src/${room} ${allowed.length ? `may import only ${allowed.join(', ')}` : 'imports nothing of the project'} (README, "Architecture": rooms).`,
+  };
+}
+
+const NODE_APIS = ['node:*', 'fs', 'crypto', 'http', 'https', 'net', 'tls', 'child_process', 'os', 'path'];
+
 export default tseslint.config(
   { ignores: ['node_modules/**', 'dist/**', 'coverage/**', 'bin/**'] },
   js.configs.recommended,
@@ -12,13 +45,30 @@ export default tseslint.config(
     },
   },
   {
-    // Workflow code must stay deterministic: no Node APIs, no clocks, no randomness outside the SDK's.
-    files: ['src/workflows/**/*.ts'],
-    rules: {
-      'no-restricted-imports': ['error', { patterns: ['node:*', 'fs', 'crypto', 'http', 'https', 'net', 'tls', '../activities/*!(types)', '../controlplane/*', '../ca/*', '../pki/*'] }],
-      'no-restricted-properties': ['error', { object: 'Date', property: 'now', message: 'Use workflow time (Date is deterministic inside workflows, but keep it explicit).' }],
-    },
+    // Type-aware: a promise nobody awaits or catches loses its error. `void` marks an intended
+    // fire-and-forget, with a comment saying why.
+    files: ['**/*.ts'],
+    languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
+    rules: { '@typescript-eslint/no-floating-promises': 'error' },
   },
+  ...Object.entries(MAY_IMPORT).map(([room, allowed]) => ({
+    files: [room === 'worker' ? 'src/worker.ts' : `src/${room}/**/*.ts`],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            roomPattern(room, allowed),
+            // Code that runs inside workflows stays deterministic: no I/O.
+            ...(room === 'mesh' || room === 'workflows' ? [{ group: NODE_APIS, message: `src/${room} runs inside workflows: no Node APIs.` }] : []),
+          ],
+        },
+      ],
+      ...(room === 'workflows'
+        ? { 'no-restricted-properties': ['error', { object: 'Date', property: 'now', message: 'Use workflow time (Date is deterministic inside workflows, but keep it explicit).' }] }
+        : {}),
+    },
+  })),
   {
     // The Kubernetes room sits between the control plane and the activities: nothing above it.
     files: ['src/kubernetes/**/*.ts'],

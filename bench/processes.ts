@@ -51,6 +51,7 @@ export async function startCliProcess(args: string[], env: NodeJS.ProcessEnv, re
   fs.closeSync(log);
   running.add(child);
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  // `exited` never rejects.
   void exited.then(() => running.delete(child));
 
   const readyLine = await new Promise<string>((resolve, reject) => {

@@ -257,6 +257,7 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 if (require.main === module) {
+  // main() turns every failure into an exit code, so this never rejects.
   void main(process.argv.slice(2)).then((code) => {
     process.exitCode = code;
   });

@@ -113,6 +113,7 @@ export class AckRelay implements ProxyChangeSink {
       // Progress that keeps coming is sent less and less often, up to the cap; a converged step
       // starts the next one afresh.
       this.intervalMs = why === 'converged' ? RELAY_FIRST_INTERVAL_MS : Math.min(RELAY_MAX_INTERVAL_MS, this.intervalMs * 2);
+      // Fire and forget from the timer: flush never rejects (send() logs its own failures).
       void this.flush();
     }, delayMs);
   }

@@ -57,7 +57,7 @@ export class Delivery {
     set.add(res);
     res.on('close', () => this.detach(host, res));
     if (firstStream) this.onPresence({ host, online: true, ...this.presence(host, true) });
-    void this.sendHostSnapshot(host, res).catch((err: unknown) => this.log(`delivery: cannot send the configs of host "${host}": ${String(err)}`));
+    this.sendHostSnapshot(host, res).catch((err: unknown) => this.log(`delivery: cannot send the configs of host "${host}": ${String(err)}`));
   }
 
   /** Pushes the current config of every proxy of `mesh` (or only `names`) whose host is connected. */

@@ -42,7 +42,7 @@ export class CertificateIssuance {
   kick(mesh: string): void {
     if (this.stopped || this.scheduled.has(mesh)) return;
     this.scheduled.add(mesh);
-    void this.inLane(mesh, async () => {
+    this.inLane(mesh, async () => {
       this.scheduled.delete(mesh);
       await this.backgroundPass(mesh);
     }).catch((err: unknown) => this.log(`issuance: background pass over mesh "${mesh}" failed: ${errorMessage(err)}`));
@@ -146,6 +146,7 @@ export class CertificateIssuance {
     const result = previous.then(work, work);
     const settled = result.catch(() => undefined);
     this.lanes.set(mesh, settled);
+    // `settled` never rejects; this only forgets a finished lane.
     void settled.then(() => {
       if (this.lanes.get(mesh) === settled) this.lanes.delete(mesh);
     });

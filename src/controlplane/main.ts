@@ -69,7 +69,7 @@ export async function runControlPlaneCommand(options: ControlPlaneCommandOptions
       process.off('SIGINT', stop);
       process.off('SIGTERM', stop);
       log(`${signal}: stopping the control plane`);
-      void running.stop().then(resolve, (err: unknown) => {
+      running.stop().then(resolve, (err: unknown) => {
         log(`error while stopping: ${errorMessage(err)}`);
         resolve();
       });

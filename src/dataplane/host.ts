@@ -160,6 +160,7 @@ export async function startDataplaneHost(options: DataplaneHostOptions): Promise
       const previous = applyQueues.get(proxy) ?? Promise.resolve();
       const next = previous.then(() => sleep(Math.random() * propagationJitterMs)).then(() => apply(proxy, config));
       applyQueues.set(proxy, next);
+      // `next` never rejects (apply() logs its own failures); this only forgets a drained queue.
       void next.finally(() => {
         if (applyQueues.get(proxy) === next) applyQueues.delete(proxy);
       });

@@ -86,6 +86,7 @@ export class LeafIssuer {
       return;
     }
     this.pool ??= new SigningPool(this.caKey, this.signer.signatureDigest, this.threads);
+    // Batches run side by side; signOnWorkers never rejects (it settles each item's own promise).
     for (let i = 0; i < ready.length; i += this.batchSize) void this.signOnWorkers(this.pool, ready.slice(i, i + this.batchSize));
   }
 
@@ -102,15 +103,15 @@ export class LeafIssuer {
   }
 
   private async signOnWorkers(pool: SigningPool, batch: { item: Queued; csr: ParsedCsr }[]): Promise<void> {
-    const built = batch.map(({ item, csr }) => this.signer.buildTbs({ csr, uris: item.request.uris, validityMs: item.request.validityMs }));
-    const jobs: SigningJob[] = batch.map(({ csr }, i) => ({
-      csrSignedData: csr.signedData,
-      csrSignature: csr.signature,
-      csrDigest: csr.digest,
-      csrPublicKey: csr.publicKey,
-      tbs: (built[i] as { tbs: Buffer }).tbs,
-    }));
     try {
+      const built = batch.map(({ item, csr }) => this.signer.buildTbs({ csr, uris: item.request.uris, validityMs: item.request.validityMs }));
+      const jobs: SigningJob[] = batch.map(({ csr }, i) => ({
+        csrSignedData: csr.signedData,
+        csrSignature: csr.signature,
+        csrDigest: csr.digest,
+        csrPublicKey: csr.publicKey,
+        tbs: (built[i] as { tbs: Buffer }).tbs,
+      }));
       const results = await pool.run(jobs);
       results.forEach((result, i) => {
         const { item } = batch[i] as { item: Queued };
