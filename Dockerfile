@@ -1,5 +1,5 @@
 # The project's own image: the `ca-rotate` CLI (control plane, worker, data plane proxies, client
-# commands). TypeScript runs through tsx, so there is no build step. Used by docker-compose.yml.
+# commands), compiled to dist/ with a prebuilt workflow bundle (`npm run build`). Used by docker-compose.yml.
 #
 #   docker build -t mesh-ca-rotator .
 #   docker run --rm mesh-ca-rotator --help
@@ -15,6 +15,7 @@ COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund && npm cache clean --force
 
 COPY . .
+RUN npm run build
 
 # The control plane's store (SQLite), its token file and its secret key file live in /data.
 RUN mkdir -p /data /credentials && chown node:node /data /credentials

@@ -2,11 +2,20 @@
  * Worker wiring: the rotation workflow plus its activities on one task queue. The CLI's `worker`
  * command, the demo and the tests all build workers here.
  */
+import fs from 'node:fs';
+import path from 'node:path';
 import { NativeConnection, Worker, bundleWorkflowCode, type TLSConfig, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { RotationActivities } from './activities/types';
 import { ROTATION_TASK_QUEUE } from './workflows/messages';
 
 export const WORKFLOWS_PATH = require.resolve('./workflows');
+/** Written by `npm run build` next to the compiled worker (dist/); absent when running the TypeScript. */
+export const PREBUILT_BUNDLE = { codePath: path.join(__dirname, 'workflow-bundle.js'), sourceMapPath: path.join(__dirname, 'workflow-bundle.js.map') };
+
+/** The prebuilt bundle when there is one, else the workflow sources to bundle at start. */
+function workflowCode(): { workflowBundle: { codePath: string; sourceMapPath: string } } | { workflowsPath: string } {
+  return fs.existsSync(PREBUILT_BUNDLE.codePath) ? { workflowBundle: PREBUILT_BUNDLE } : { workflowsPath: WORKFLOWS_PATH };
+}
 
 export interface RotationWorkerOptions {
   temporalAddress: string;
@@ -16,7 +25,7 @@ export interface RotationWorkerOptions {
   namespace: string;
   activities: RotationActivities;
   taskQueue?: string;
-  /** A prebuilt workflow bundle: saves the few seconds of bundling when many workers start. */
+  /** A workflow bundle built in this process: saves bundling again when many workers start. */
   workflowBundle?: WorkflowBundleWithSourceMap;
   identity?: string;
 }
@@ -28,7 +37,7 @@ export async function createRotationWorker(options: RotationWorkerOptions): Prom
     namespace: options.namespace,
     taskQueue: options.taskQueue ?? ROTATION_TASK_QUEUE,
     activities: options.activities,
-    ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
+    ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : workflowCode()),
     ...(options.identity ? { identity: options.identity } : {}),
   });
   return { worker, connection };

@@ -15,8 +15,8 @@ import { errorMessage } from '../mesh/errors';
 import { loadSettings, SettingsError, temporalConnectionOptions, type ConnectionFlags } from './settings';
 
 /**
- * Loads a command's module when that command runs. A CommonJS require, not `import()`: the installed
- * entry point (bin/ca-rotate.js) registers tsx for require only.
+ * Loads a command's module when that command runs. A CommonJS require, not `import()`: without a
+ * build, the entry point (bin/ca-rotate.js) registers tsx for require only.
  */
 function load<T>(id: string): T {
   // eslint-disable-next-line @typescript-eslint/no-require-imports

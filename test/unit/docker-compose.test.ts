@@ -86,6 +86,8 @@ describe('docker-compose.yml', () => {
     const dockerfile = fs.readFileSync(path.join(root, 'Dockerfile'), 'utf8');
     expect(dockerfile).toMatch(/^FROM node:20/m);
     expect(dockerfile).toMatch(/^RUN npm ci\b/m);
+    // The image runs the compiled JavaScript, with the workflow bundle built once.
+    expect(dockerfile).toMatch(/^RUN npm run build$/m);
     expect(dockerfile).toContain('ENTRYPOINT ["node", "bin/ca-rotate.js"]');
   });
 
