@@ -1,13 +1,17 @@
 #!/usr/bin/env bash
-# Provides the real servers the project runs against: the Temporal CLI (dev server) and OpenBao
-# (a Vault-API server), each looked for first, then built once from the Go module proxy into a cache
-# outside the repository and reused; and, for the Kuma suites only, the real kuma-cp and kumactl,
-# unpacked from `../shared/kuma/*.xz` beside the checkout when that folder exists (never downloaded);
-# and, for Kubernetes mode, kube-apiserver built like OpenBao (etcd comes from Debian's etcd-server).
-# Prints what it did; the last lines are `temporal=PATH`, `bao=PATH`, `kuma-cp=PATH`, `kumactl=PATH`,
-# `kube-apiserver=PATH` (empty when unavailable) for scripts to read; `temporal-server` prints
-# `server=PATH` and `sql-tool=PATH` (the Temporal server and its schema tool, for the PostgreSQL test).
-# Usage: provide-binaries.sh [temporal] [bao] [kuma-cp] [kumactl] [temporal-server] [kube-apiserver]   (default: temporal and bao)
+# Provides what the tests run against: the Temporal CLI (dev server) and OpenBao (a Vault-API server),
+# each looked for first, then built once from the Go module proxy into a cache outside the repository
+# and reused; Chromium for the Temporal UI test, looked for, then installed with apt-get on
+# Debian/Ubuntu as root; for the Kuma suites only, the real kuma-cp and kumactl, unpacked from
+# `../shared/kuma/*.xz` beside the checkout when that folder exists (never downloaded); and, for
+# Kubernetes mode, kube-apiserver built like OpenBao (etcd comes from Debian's etcd-server).
+# Prints what it did; the last lines are `temporal=PATH`, `bao=PATH`, `chromium=PATH`, `kuma-cp=PATH`,
+# `kumactl=PATH`, `kube-apiserver=PATH` (empty when unavailable) for scripts to read; `temporal-server`
+# prints `server=PATH` and `sql-tool=PATH` (the Temporal server and its schema tool, for the
+# PostgreSQL test). When something `npm test` needs cannot be provided it stops with one line saying
+# what to install.
+# Usage: provide-binaries.sh [temporal] [bao] [chromium] [kuma-cp] [kumactl] [temporal-server] [kube-apiserver]
+#        (default: temporal, bao and chromium)
 set -euo pipefail
 
 cache_dir="${MESH_CA_ROTATOR_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/mesh-ca-rotator}"
@@ -187,16 +191,44 @@ GOTOOLS
   echo "$bin_dir/kube-apiserver"
 }
 
+# Chromium drives the Temporal UI test (playwright-core uses this browser; it downloads none).
+# CHROMIUM_INSTALL=no only looks (the test harness asks this way, so a test run never installs).
+provide_chromium() {
+  if [ -n "${CHROMIUM_PATH:-}" ] && [ -x "$CHROMIUM_PATH" ]; then
+    say "chromium: using CHROMIUM_PATH=$CHROMIUM_PATH"; echo "$CHROMIUM_PATH"; return
+  fi
+  local name
+  for name in chromium chromium-browser; do
+    if command -v "$name" >/dev/null 2>&1; then
+      say "chromium: using $(command -v "$name") from PATH"; command -v "$name"; return
+    fi
+  done
+  if [ "${CHROMIUM_INSTALL:-yes}" = no ]; then echo ""; return; fi
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    say "chromium: installing the Debian package with apt-get (first time only)"
+    local start=$SECONDS
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2 \
+      && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null \
+      || { say "chromium: apt-get install chromium failed"; exit 1; }
+    say "chromium: installed in $((SECONDS - start)) s"
+    command -v chromium; return
+  fi
+  say "chromium: not found. Install it (Debian/Ubuntu: sudo apt-get install chromium; Fedora: sudo dnf install chromium; macOS: brew install --cask chromium) or set CHROMIUM_PATH to a Chromium or Chrome binary"
+  exit 1
+}
+
 wanted=("$@")
-[ ${#wanted[@]} -gt 0 ] || wanted=(temporal bao)
+[ ${#wanted[@]} -gt 0 ] || wanted=(temporal bao chromium)
 for what in "${wanted[@]}"; do
+  # A failed look-up has said why on stderr; stop there rather than print an empty path.
   case "$what" in
-    temporal) echo "temporal=$(provide_temporal)" ;;
-    bao) echo "bao=$(provide_bao)" ;;
+    temporal) found=$(provide_temporal) || exit 1; echo "temporal=$found" ;;
+    bao) found=$(provide_bao) || exit 1; echo "bao=$found" ;;
+    chromium) found=$(provide_chromium) || exit 1; echo "chromium=$found" ;;
     kuma-cp) echo "kuma-cp=$(provide_kuma_cp)" ;;
     kumactl) echo "kumactl=$(provide_kumactl)" ;;
     temporal-server) provide_temporal_server ;;
     kube-apiserver) echo "kube-apiserver=$(provide_kube_apiserver)" ;;
-    *) say "unknown binary '$what' (expected temporal, bao, kuma-cp, kumactl, temporal-server or kube-apiserver)"; exit 2 ;;
+    *) say "unknown binary '$what' (expected temporal, bao, chromium, kuma-cp, kumactl, temporal-server or kube-apiserver)"; exit 2 ;;
   esac
 done

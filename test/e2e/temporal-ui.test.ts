@@ -1,8 +1,8 @@
 /**
  * What an operator sees in the Temporal Web UI (2.x) of a running rotation, through a real browser
- * (Debian's Chromium driven by playwright-core): the live "Current Details" the workflow publishes
- * with `setCurrentDetails` (User Metadata tab; the UI asks a running worker for them), the static
- * summary, and the `MeshName` / `RotationStep` search attributes.
+ * (Chromium from scripts/provide-binaries.sh, driven by playwright-core): the live "Current Details"
+ * the workflow publishes with `setCurrentDetails` (User Metadata tab; the UI asks a running worker for
+ * them), the static summary, and the `MeshName` / `RotationStep` search attributes.
  */
 import type { WorkflowHandle } from '@temporalio/client';
 import fs from 'node:fs';
@@ -12,10 +12,12 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { prepareTarget, type LocalStack } from '../../src/cli/stack';
 import { startRotation } from '../../src/cli/start-rotation';
 import { abortUpdate, approveUpdate, pauseUpdate } from '../../src/workflows/messages';
+import { CHROMIUM_MISSING, chromiumPath } from '../harness/chromium';
 import { testServers } from '../harness/env';
+import { describeWhenAvailable } from '../harness/requirements';
 import { startTestStack, waitForStatus } from './support';
 
-const CHROMIUM = '/usr/bin/chromium';
+const CHROMIUM = chromiumPath();
 const PROXIES = 10;
 const SCREENSHOTS = path.join(os.tmpdir(), 'temporal-ui-test');
 
@@ -44,7 +46,7 @@ function normalize(text: string): string {
   return text.replace(/\u2044/g, '/').replace(/[ \t]+/g, ' ');
 }
 
-describe('the Temporal Web UI of a running rotation', () => {
+describeWhenAvailable('the Temporal Web UI of a running rotation', CHROMIUM ? undefined : CHROMIUM_MISSING, () => {
   let stack: LocalStack;
   let handle: WorkflowHandle;
   let browser: Browser;
@@ -52,7 +54,6 @@ describe('the Temporal Web UI of a running rotation', () => {
   let workflowUrl: string;
 
   beforeAll(async () => {
-    if (!fs.existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install chromium (.ci/run installs it)`);
     fs.mkdirSync(SCREENSHOTS, { recursive: true });
     stack = await startTestStack({ proxies: PROXIES });
     const target = await prepareTarget(stack, 'provided');
@@ -61,7 +62,7 @@ describe('the Temporal Web UI of a running rotation', () => {
 
     // A fresh temporary profile each launch; never a downloaded browser.
     browser = await chromium.launch({
-      executablePath: CHROMIUM,
+      executablePath: CHROMIUM as string,
       args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
       timeout: 60_000,
     });
