@@ -10,6 +10,7 @@ import { type Client, WorkflowNotFoundError } from '@temporalio/client';
 import { PROXY_ACKS_SIGNAL, type ProxyAckBatch, type ProxyState, groupProxyStates } from '../mesh/insights';
 import type { MeshTarget, MeshTargetIdentity } from './mesh-target';
 import { readSettledProxies } from './proxy-insights';
+import { errorMessage } from '../mesh/errors';
 
 export const DEFAULT_WATCH_INTERVAL_MS = 2_000;
 const ROTATION_WORKFLOW_PREFIX = 'ca-rotation/';
@@ -56,7 +57,7 @@ export class InsightWatcher {
     if (this.stopped) return;
     this.timer = setTimeout(() => {
       this.running = this.tick()
-        .catch((err: unknown) => this.warn(`insight watcher: ${err instanceof Error ? err.message : String(err)}`))
+        .catch((err: unknown) => this.warn(`insight watcher: ${errorMessage(err)}`))
         .finally(() => this.schedule(this.options.intervalMs ?? DEFAULT_WATCH_INTERVAL_MS));
     }, delayMs);
   }

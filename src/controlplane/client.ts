@@ -129,7 +129,7 @@ export class ControlPlaneClient {
       try {
         tls.createSecureContext(tlsOptions);
       } catch (err) {
-        throw new ControlPlaneTlsError(`the CA file, client certificate or client key cannot be used: ${err instanceof Error ? err.message : String(err)} (a certificate and key that do not belong together?)`, err);
+        throw new ControlPlaneTlsError(`the CA file, client certificate or client key cannot be used: ${errorMessage(err)} (a certificate and key that do not belong together?)`, err);
       }
     }
     this.agent = secure ? new https.Agent({ keepAlive: true, ...tlsOptions }) : new http.Agent({ keepAlive: true });

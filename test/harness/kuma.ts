@@ -10,6 +10,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { freePort, waitUntil } from '../../src/devstack/ports';
 import { spawnServer, type ManagedProcess } from '../../src/devstack/process';
+import { errorMessage } from '../../src/mesh/errors';
 
 const SCRIPT = path.resolve(__dirname, '../../scripts/provide-binaries.sh');
 
@@ -77,7 +78,7 @@ export async function startKumaCp(env: Record<string, string> = {}): Promise<Run
     await waitUntil('kuma-cp API', async () => (await fetch(`${url}/`)).ok, 120_000, 250);
   } catch (err) {
     await process_.stop();
-    throw new Error(`${err instanceof Error ? err.message : String(err)}\n${fs.readFileSync(path.join(workDir, 'kuma-cp.log'), 'utf8').slice(-2_000)}`);
+    throw new Error(`${errorMessage(err)}\n${fs.readFileSync(path.join(workDir, 'kuma-cp.log'), 'utf8').slice(-2_000)}`);
   }
   return {
     url,
