@@ -6,6 +6,7 @@ import { builtinBackend } from './builtin';
 import { providedBackend } from './provided';
 import type { CaBackend, CaContext } from './types';
 import { vaultBackend } from './vault';
+import { errorMessage } from '../mesh/errors';
 
 const BACKENDS: ReadonlyMap<string, CaBackend> = new Map([builtinBackend, providedBackend, vaultBackend].map((b) => [b.type, b]));
 
@@ -41,7 +42,7 @@ export async function validateBackend(ctx: CaContext, backend: Backend, issues: 
       return;
     }
     // validate must not throw; if it does, report it where it belongs rather than crash the caller.
-    issues.error(`validation failed unexpectedly: ${error instanceof Error ? error.message : String(error)}`);
+    issues.error(`validation failed unexpectedly: ${errorMessage(error)}`);
   }
 }
 

@@ -13,6 +13,7 @@ import { checkMtls } from './validate-mtls';
 import { checkMeshName } from './validate-names';
 import { checkLogging, checkTracing } from './validate-observability';
 import type { DocumentFormat } from './yaml';
+import { errorMessage } from './errors';
 
 /**
  * `knownSecretNames`: the mesh's Secrets, to check references to them; undefined skips that check.
@@ -34,7 +35,7 @@ export function validateMesh(mesh: Mesh, knownSecretNames: ReadonlySet<string> |
     checkRouting(mesh, issues);
     checkOtherFields(mesh, issues);
   } catch (error) {
-    issues.error(`validation failed unexpectedly: ${error instanceof Error ? error.message : String(error)}`);
+    issues.error(`validation failed unexpectedly: ${errorMessage(error)}`);
   }
   return issues.result;
 }
