@@ -10,6 +10,7 @@ import { ApiException, AuthorizationV1Api, CoreV1Api, CustomObjectsApi, KubeConf
 import { z } from 'zod';
 import { ControlPlaneError } from '../controlplane/client';
 import { KUMA_GROUP, KUMA_VERSION } from './resources';
+import { errorMessage } from '../mesh/errors';
 
 export const DEFAULT_CONTROL_PLANE_NAMESPACE = 'kuma-system';
 export const RBAC_FILE = 'deploy/kubernetes/rbac.yaml';
@@ -82,7 +83,7 @@ export function connectKubernetes(settings: KubernetesSettings = {}): Kubernetes
     try {
       config.loadFromFile(file);
     } catch (err) {
-      throw new KubernetesPermanentError(`kubeconfig ${file} cannot be read: ${err instanceof Error ? err.message : String(err)}`);
+      throw new KubernetesPermanentError(`kubeconfig ${file} cannot be read: ${errorMessage(err)}`);
     }
   } else if (process.env.KUBERNETES_SERVICE_HOST) {
     config.loadFromCluster();

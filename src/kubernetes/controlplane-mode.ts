@@ -26,6 +26,7 @@ import {
 } from './resources';
 import { KUMA_SECRET_TYPE } from '../mesh/documents';
 import { listKumaObjects } from './connection';
+import { errorMessage } from '../mesh/errors';
 
 export interface KubernetesModeOptions {
   connection: KubernetesConnection;
@@ -198,7 +199,7 @@ class InsightWriter implements ProxyChangeSink {
               await this.write(item);
             } catch (err) {
               failed.push(item);
-              this.log(`kubernetes mode: cannot write the insight of proxy ${item.name}: ${err instanceof Error ? err.message : String(err)}`);
+              this.log(`kubernetes mode: cannot write the insight of proxy ${item.name}: ${errorMessage(err)}`);
             }
           }),
         );

@@ -7,6 +7,7 @@ import { Watch } from '@kubernetes/client-node';
 import type { z } from 'zod';
 import { type KubernetesConnection, KubernetesPermanentError } from './connection';
 import { revisionNumber } from './resources';
+import { errorMessage } from '../mesh/errors';
 
 export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED';
 
@@ -78,7 +79,7 @@ export class ListWatch<T> {
       } catch (err) {
         if (this.stopped) break;
         const permanent = err instanceof KubernetesPermanentError;
-        this.warn(`${permanent ? '' : 'cannot list '}${this.options.what}: ${err instanceof Error ? err.message : String(err)}; retrying`);
+        this.warn(`${permanent ? '' : 'cannot list '}${this.options.what}: ${errorMessage(err)}; retrying`);
       }
       if (this.stopped) break;
       await new Promise<void>((resolve) => {
@@ -97,7 +98,7 @@ export class ListWatch<T> {
       let queue: Promise<void> = Promise.resolve();
       const finish = (err: unknown): void => {
         void queue.then(() => {
-          const error = failure ?? (err ? (err instanceof Error ? err.message : String(err)) : undefined);
+          const error = failure ?? (err ? errorMessage(err) : undefined);
           resolve(error === undefined ? { lastResourceVersion: last } : { error });
         });
       };
@@ -120,7 +121,7 @@ export class ListWatch<T> {
             if (!parsed.success) return;
             // Handlers run in order, one at a time.
             queue = queue.then(() => this.options.onEvent(type, parsed.data, revisionNumber(version))).catch((err: unknown) => {
-              this.warn(`handling a ${this.options.what} event failed: ${err instanceof Error ? err.message : String(err)}`);
+              this.warn(`handling a ${this.options.what} event failed: ${errorMessage(err)}`);
             });
           },
           finish,
