@@ -127,7 +127,11 @@ export async function startDataplaneHost(options: DataplaneHostOptions): Promise
   const apply = (proxy: DataplaneProxy, config: ProxyConfigEvent) => {
     if (stopped) return;
     try {
-      acks.enqueue(proxy.applyConfig(config));
+      const ack = proxy.applyConfig(config);
+      // Acked only once no handshake begun under the previous config is still running.
+      proxy.whenSwappedIn(() => {
+        if (!stopped && proxy.currentTls?.version === ack.version) acks.enqueue(ack);
+      });
     } catch (error) {
       // Not acked: the control plane keeps seeing the old state, and its gates wait.
       log(`${proxy.name}: config version ${config.version} not applied: ${errorMessage(error)}`);

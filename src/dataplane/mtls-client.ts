@@ -45,14 +45,17 @@ export class MtlsConnection {
 
   /** Completes the handshake or rejects with the reason it failed (unknown authority, SAN mismatch, ...). */
   static open(caller: DataplaneProxy, target: MtlsTarget, timeoutMs = 5_000): Promise<MtlsConnection> {
-    const tlsConfig = caller.currentTls;
-    if (!tlsConfig?.certificate) return Promise.reject(new RequestFailure('caller has no certificate'));
+    const handshake = caller.beginHandshake();
+    if (!handshake?.tls.certificate) {
+      handshake?.end();
+      return Promise.reject(new RequestFailure('caller has no certificate'));
+    }
     return new Promise((resolve, reject) => {
       const socket = tls.connect({
         host: '127.0.0.1',
         port: target.port,
         servername: target.serverName,
-        secureContext: tlsConfig.secureContext,
+        secureContext: handshake.tls.secureContext,
         rejectUnauthorized: true,
         checkServerIdentity: (_host, certificate) => {
           if (uriSubjectAltNames(certificate.subjectaltname).includes(target.expectedSpiffeId)) return undefined;
@@ -62,6 +65,7 @@ export class MtlsConnection {
       const timer = setTimeout(() => socket.destroy(new RequestFailure('handshake timeout')), timeoutMs);
       const onError = (error: Error) => {
         clearTimeout(timer);
+        handshake.end();
         reject(new RequestFailure(reasonOf(error)));
       };
       const onClose = () => onError(new RequestFailure('connection closed during handshake'));
@@ -69,6 +73,7 @@ export class MtlsConnection {
       socket.once('close', onClose);
       socket.once('secureConnect', () => {
         clearTimeout(timer);
+        handshake.end();
         socket.off('error', onError);
         socket.off('close', onClose);
         resolve(new MtlsConnection(socket, caller.name, timeoutMs));

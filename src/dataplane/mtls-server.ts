@@ -15,6 +15,8 @@ import type { DataplaneProxy } from './proxy';
 import { isWorkloadOfMesh } from './spiffe';
 
 const MAX_LINE_BYTES = 1024;
+/** A handshake still running after this long is dropped: a stalled peer must not hold up the proxy's acks. */
+const HANDSHAKE_TIMEOUT_MS = 10_000;
 
 export interface MtlsListenerEvents {
   rejected: [reason: string];
@@ -32,11 +34,22 @@ export class MtlsListener extends EventEmitter<MtlsListenerEvents> {
       requestCert: true,
       // Verification still runs; the verdict is enforced below so the peer learns why it was refused.
       rejectUnauthorized: false,
-      SNICallback: (serverName, done) => {
-        const proxy = this.proxyByServerName(serverName);
-        const context = proxy?.hasCertificate ? proxy.currentTls?.secureContext : undefined;
-        if (context) done(null, context);
-        else done(new Error(`no proxy with a certificate serves ${serverName}`));
+      handshakeTimeout: HANDSHAKE_TIMEOUT_MS,
+      // Node calls it on the server-side TLSSocket (`this`), which tells when the handshake is over.
+      SNICallback: function (this: unknown, serverName, done) {
+        const proxy = proxyByServerName(serverName);
+        const handshake = proxy?.hasCertificate ? proxy.beginHandshake() : undefined;
+        if (!handshake) {
+          done(new Error(`no proxy with a certificate serves ${serverName}`));
+          return;
+        }
+        if (this instanceof tls.TLSSocket) {
+          this.once('secure', handshake.end);
+          this.once('close', handshake.end);
+        } else {
+          handshake.end();
+        }
+        done(null, handshake.tls.secureContext);
       },
     });
     this.server.on('secureConnection', (socket) => this.onSecureConnection(socket));

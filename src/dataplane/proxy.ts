@@ -1,7 +1,10 @@
 /**
  * One data plane proxy: its key (kept in this process), its registration, and the TLS config it applies.
  * Applying a config swaps the context used for *new* handshakes only; live connections keep the
- * context they were established with, so nothing in flight is dropped.
+ * context they were established with, so nothing in flight is dropped. A config counts as swapped in
+ * (and may be acked) only once no handshake begun under an older config is still running: such a
+ * handshake would still present the old certificate or verify with the old bundle, after the gates
+ * had been told this proxy had moved on.
  */
 import type { ProxyAckMessage, ProxyConfigEvent, ProxyRegistration } from '../mesh/dataplane-api';
 import { ProxyKey, type ProxyKeyType } from './identity';
@@ -41,6 +44,9 @@ export class DataplaneProxy {
   private applied: AppliedTlsConfig | undefined;
   private acked: number | undefined;
   private readonly csrPem: string;
+  /** Handshakes in flight (as client or server), by the content digest of the config they began under. */
+  private readonly handshakesInFlight = new Map<string, number>();
+  private swappedInCallbacks: (() => void)[] = [];
 
   private constructor(
     readonly descriptor: ProxyDescriptor,
@@ -81,8 +87,9 @@ export class DataplaneProxy {
   }
 
   /**
-   * Swaps in the config; returns the ack to send. Throws (leaving the old context in place) when the
-   * config cannot be used, so a broken config is never acked.
+   * Swaps in the config for new handshakes; returns its ack, to send once the config is swapped in
+   * (`whenSwappedIn`). Throws (leaving the old context in place) when the config cannot be used, so a
+   * broken config is never acked.
    */
   applyConfig(config: ProxyConfigEvent): ProxyAckMessage {
     if (config.mesh !== this.descriptor.mesh || config.name !== this.descriptor.name) {
@@ -93,6 +100,44 @@ export class DataplaneProxy {
     this.applied =
       previous && previous.contentDigest === configDigest(config) ? previous.withVersion(config.version) : buildTlsConfig(config, this.key, previous);
     return this.ackMessage();
+  }
+
+  /**
+   * Starts a handshake (as client or server) under the config in use; call `end` when it completes,
+   * fails or is abandoned (calling it again does nothing). Undefined before the first config.
+   */
+  beginHandshake(): { tls: AppliedTlsConfig; end: () => void } | undefined {
+    const tls = this.applied;
+    if (!tls) return undefined;
+    const digest = tls.contentDigest;
+    this.handshakesInFlight.set(digest, (this.handshakesInFlight.get(digest) ?? 0) + 1);
+    let ended = false;
+    const end = () => {
+      if (ended) return;
+      ended = true;
+      const left = (this.handshakesInFlight.get(digest) ?? 1) - 1;
+      if (left > 0) this.handshakesInFlight.set(digest, left);
+      else this.handshakesInFlight.delete(digest);
+      if (this.swappedInCallbacks.length > 0 && this.swappedIn) {
+        const callbacks = this.swappedInCallbacks;
+        this.swappedInCallbacks = [];
+        for (const callback of callbacks) callback();
+      }
+    };
+    return { tls, end };
+  }
+
+  /** No handshake begun under an older config is still running: every handshake from now on uses the config in use. */
+  get swappedIn(): boolean {
+    const current = this.applied?.contentDigest;
+    for (const digest of this.handshakesInFlight.keys()) if (digest !== current) return false;
+    return true;
+  }
+
+  /** Calls `callback` once the config in use is swapped in: at once when it already is. */
+  whenSwappedIn(callback: () => void): void {
+    if (this.swappedIn) callback();
+    else this.swappedInCallbacks.push(callback);
   }
 
   ackMessage(): ProxyAckMessage {
