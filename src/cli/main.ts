@@ -159,6 +159,7 @@ export function buildProgram(run: (action: () => Promise<number>) => Promise<voi
       }) =>
       run(async () => {
         const { runControlPlaneCommand } = load<typeof import('../controlplane/main')>('../controlplane/main');
+        const { StoreLockedError } = load<typeof import('../controlplane/store-lock')>('../controlplane/store-lock');
         const s = settings();
         const temporal = { ...temporalConnectionOptions(s), namespace: s.namespace };
         const mode = s.kubernetes
@@ -172,6 +173,8 @@ export function buildProgram(run: (action: () => Promise<number>) => Promise<voi
         try {
           await runControlPlaneCommand({ db: o.db, port: o.port, host: o.host, showToken: o.showToken, publicMetrics: o.publicMetrics, temporal, mode, ...tls });
         } catch (err) {
+          // Refused, not failed: another control plane owns the store.
+          if (err instanceof StoreLockedError) throw new CliError(err.message);
           // A missing or wrong key, a linked key file: one line, no stack.
           if (err instanceof Error && (err.name === 'StoreKeyError' || err.name === 'PrivateFileError')) throw new CliError(err.message, EXIT_UNEXPECTED);
           throw err;

@@ -23,6 +23,7 @@ import { TokenAuthority, loadOrCreateSigningKey } from './credentials';
 import { readPrivateFile, writePrivateFileExclusive } from './private-files';
 import { SecretCipher, StoreKeyError, loadSecretKey } from './secret-crypto';
 import { ControlPlaneStore } from './store';
+import { type StoreLock, lockStore } from './store-lock';
 
 export interface ControlPlaneOptions {
   dbFile: string;
@@ -116,6 +117,17 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
   const log = options.logger ?? ((line: string) => process.stderr.write(`${line}\n`));
   const dbFile = path.resolve(options.dbFile);
   mkdirSync(path.dirname(dbFile), { recursive: true, mode: 0o700 });
+  // Before anything of the store is read or written: a second control plane on it refuses to start.
+  const lock = lockStore(dbFile);
+  try {
+    return await startOnLockedStore(options, dbFile, lock, log);
+  } catch (error) {
+    lock.release();
+    throw error;
+  }
+}
+
+async function startOnLockedStore(options: ControlPlaneOptions, dbFile: string, lock: StoreLock, log: (line: string) => void): Promise<RunningControlPlane> {
   const key = loadSecretKey({ explicit: options.secretKey, env: process.env.CA_ROTATE_SECRET_KEY, keyFile: keyFileFor(dbFile), storeExists: existsSync(dbFile) });
   const fromFile = options.token === undefined ? loadOrCreateToken(dbFile) : undefined;
   const token = options.token ?? (fromFile as { token: string }).token;
@@ -150,16 +162,26 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
   server.keepAliveTimeout = 65_000;
   // Beyond this many open connections new ones are dropped at once; those open keep being served.
   server.maxConnections = options.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? DEFAULT_CONTROL_PLANE_PORT, options.host ?? '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(options.port ?? DEFAULT_CONTROL_PLANE_PORT, options.host ?? '127.0.0.1', () => {
+        server.off('error', reject);
+        resolve();
+      });
     });
-  });
+  } catch (error) {
+    issuance.stop();
+    delivery.close();
+    await relay.stop();
+    await ca.close();
+    store.close();
+    throw error;
+  }
   const address = server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const url = `${tls ? 'https' : 'http'}://${host === '0.0.0.0' || host === '[::]' ? '127.0.0.1' : host}:${address.port}`;
+  lock.announce(url);
   // Proxies left over from the last run get their certificates checked right away.
   for (const stored of store.meshes.list()) issuance.kick(stored.mesh.name);
   try {
@@ -188,6 +210,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
         await relay.stop();
         await ca.close();
         store.close();
+        lock.release();
       })();
       return stopping;
     },

@@ -14,11 +14,17 @@ export const PENDING_LIMIT = 20;
 
 export interface GateResult {
   satisfied: boolean;
-  /** Proxies the gate counts (online ones, minus excluded). */
+  /** Proxies the gate counts: every proxy that may still be serving, online or not, minus excluded ones. */
   total: number;
   done: number;
   /** Names of the first proxies that have not yet passed, sorted, at most PENDING_LIMIT. */
   pending: string[];
+  /** Of the proxies not yet passed, how many are offline (waited for: they may still be serving). */
+  pendingOffline: number;
+  /** Not counted because an operator excluded them (by name, or by the workflow's offline policy). */
+  excluded: number;
+  /** Not counted because the last certificate the control plane gave them has expired. */
+  expired: number;
 }
 
 /** Has this proxy completed `step` of a rotation from backend `from` to backend `to`? */
@@ -37,10 +43,27 @@ export function proxyPassed(step: RotationStepName, from: string, to: string, pr
 }
 
 export interface GateOptions {
-  /** Proxies excluded by the offline-proxy policy; they are neither waited for nor counted. */
+  /**
+   * Proxies an operator excluded: by the workflow's offline policy or by name on a mesh edit. They are
+   * neither waited for nor counted (and the caller records the exclusion).
+   */
   excluded?: ReadonlySet<string>;
-  /** Count offline proxies too (the `wait` policy). Default true: an offline proxy is waited for. */
-  countOffline?: boolean;
+  /**
+   * When the gate is evaluated (ms since the epoch). A proxy whose last certificate expired before then
+   * cannot complete an mTLS handshake any more and stops counting. Without it, expiry releases no proxy.
+   */
+  nowMs?: number;
+}
+
+/**
+ * The one rule for "may still be serving": a proxy serves with the trust and certificate it last
+ * applied until that certificate expires, whether or not it is connected to the control plane (Envoy
+ * keeps its last config when its stream drops). Online or offline makes no difference here.
+ */
+export function mayStillServe(proxy: ProxyState, nowMs: number | undefined): boolean {
+  if (nowMs === undefined || proxy.certificateExpiresAt === undefined) return true;
+  const expiresAt = Date.parse(proxy.certificateExpiresAt);
+  return Number.isNaN(expiresAt) || expiresAt > nowMs;
 }
 
 export function evaluateGate(
@@ -50,19 +73,28 @@ export function evaluateGate(
   proxies: Iterable<ProxyState>,
   options: GateOptions = {},
 ): GateResult {
-  const countOffline = options.countOffline ?? true;
   let total = 0;
   let done = 0;
+  let pendingOffline = 0;
+  let excluded = 0;
+  let expired = 0;
   const pending: string[] = [];
   for (const proxy of proxies) {
-    if (options.excluded?.has(proxy.name)) continue;
-    if (!proxy.online && !countOffline) continue;
-    total++;
-    if (proxyPassed(step, from, to, proxy)) done++;
-    else pending.push(proxy.name);
+    if (options.excluded?.has(proxy.name)) {
+      excluded++;
+    } else if (proxyPassed(step, from, to, proxy)) {
+      total++;
+      done++;
+    } else if (!mayStillServe(proxy, options.nowMs)) {
+      expired++;
+    } else {
+      total++;
+      pending.push(proxy.name);
+      if (!proxy.online) pendingOffline++;
+    }
   }
   pending.sort();
-  return { satisfied: done === total, total, done, pending: pending.slice(0, PENDING_LIMIT) };
+  return { satisfied: done === total, total, done, pending: pending.slice(0, PENDING_LIMIT), pendingOffline, excluded, expired };
 }
 
 export type AdmissionResult =
@@ -70,36 +102,43 @@ export type AdmissionResult =
   | { allowed: false; reason: string; pending: string[] };
 
 /**
- * Kuma's "validators so we won't execute the next step too soon", against live insights:
- * - switching `enabledBackend` to B requires every online proxy to trust B already;
- * - removing backend X requires that no online proxy still holds a certificate from X.
- * Offline proxies do not block: they receive the current bundle and a fresh certificate on reconnect.
+ * Kuma's "validators so we won't execute the next step too soon", against live insights, with the same
+ * rule as the workflow's gates (every proxy that may still be serving counts, online or not):
+ * - switching `enabledBackend` to B requires every such proxy to trust B already;
+ * - removing backend X requires that no such proxy still holds a certificate from X.
+ * `excluded` names proxies the operator left out of this edit (recorded in the mesh's history).
  */
-export function admitMeshChange(current: Mesh | undefined, proposed: Mesh, proxies: readonly ProxyState[]): AdmissionResult {
+export function admitMeshChange(current: Mesh | undefined, proposed: Mesh, proxies: readonly ProxyState[], options: GateOptions = {}): AdmissionResult {
   if (!current) return { allowed: true };
-  const online = proxies.filter((p) => p.online);
   const before = current.mtls?.enabledBackend;
   const after = proposed.mtls?.enabledBackend;
   if (after && before && after !== before) {
-    const gate = evaluateGate('add-backend', before, after, online);
+    const gate = evaluateGate('add-backend', before, after, proxies, options);
     if (!gate.satisfied) {
       return {
         allowed: false,
-        reason: `cannot switch enabledBackend to "${after}": ${gate.total - gate.done} of ${gate.total} data plane proxies do not trust it yet`,
+        reason: `cannot switch enabledBackend to "${after}": ${gate.total - gate.done} of ${gate.total} data plane proxies do not trust it yet${offlineNote(gate.pendingOffline)}`,
         pending: gate.pending,
       };
     }
   }
   const kept = new Set((proposed.mtls?.backends ?? []).map((b) => b.name));
+  const counted = proxies.filter((p) => !options.excluded?.has(p.name) && mayStillServe(p, options.nowMs));
   for (const removed of (current.mtls?.backends ?? []).map((b) => b.name).filter((n) => !kept.has(n))) {
-    const holders = online.filter((p) => p.issuedBackend === removed).map((p) => p.name).sort();
+    const holders = counted.filter((p) => p.issuedBackend === removed);
     if (holders.length > 0) {
       return {
         allowed: false,
-        reason: `cannot remove backend "${removed}": ${holders.length} data plane proxies still hold a certificate issued by it`,
-        pending: holders.slice(0, PENDING_LIMIT),
+        reason: `cannot remove backend "${removed}": ${holders.length} data plane proxies still hold a certificate issued by it${offlineNote(holders.filter((p) => !p.online).length)}`,
+        pending: holders.map((p) => p.name).sort().slice(0, PENDING_LIMIT),
       };
     }
   }
   return { allowed: true };
+}
+
+function offlineNote(offline: number): string {
+  return offline > 0
+    ? ` (${offline} of them offline: a proxy that lost its control plane keeps serving until its certificate expires; exclude it by name if it is gone)`
+    : '';
 }

@@ -18,9 +18,12 @@ export type DataplaneMtls = z.infer<typeof DataplaneMtlsSchema>;
 /** The part of a proxy's state the gates read. */
 export interface ProxyState {
   name: string;
+  /** Connected to the control plane. A proxy that is not may still be serving: the gates count it all the same. */
   online: boolean;
   supportedBackends: readonly string[];
   issuedBackend?: string;
+  /** When the last identity certificate the control plane gave it expires (ISO 8601); after that it cannot serve mTLS. */
+  certificateExpiresAt?: string;
 }
 
 /**
@@ -31,6 +34,8 @@ export const ProxyStateGroupSchema = z.object({
   online: z.boolean(),
   supportedBackends: z.array(z.string()),
   issuedBackend: z.string().optional(),
+  /** The latest certificate expiry of the group's proxies, rounded up to the minute (so few groups form). */
+  certificateExpiresAt: z.string().optional(),
   names: z.array(z.string()),
 });
 export type ProxyStateGroup = z.infer<typeof ProxyStateGroupSchema>;
@@ -57,15 +62,20 @@ export const ProxySnapshotSchema = z.object({
 });
 export type ProxySnapshot = z.infer<typeof ProxySnapshotSchema>;
 
-/** Groups proxy states by identical (online, supported, issued) state. */
+/**
+ * Groups proxy states by identical (online, supported, issued, expiry minute) state. Expiry is rounded
+ * up to the minute: a proxy is then believed able to serve a little longer, never shorter.
+ */
 export function groupProxyStates(states: Iterable<ProxyState>): ProxyStateGroup[] {
   const groups = new Map<string, ProxyStateGroup>();
   for (const state of states) {
     const supported = [...state.supportedBackends].sort();
-    const key = `${state.online}|${supported.join(',')}|${state.issuedBackend ?? ''}`;
+    const expiresAt = expiryMinute(state.certificateExpiresAt);
+    const key = `${state.online}|${supported.join(',')}|${state.issuedBackend ?? ''}|${expiresAt ?? ''}`;
     let group = groups.get(key);
     if (!group) {
       group = { online: state.online, supportedBackends: supported, issuedBackend: state.issuedBackend, names: [] };
+      if (expiresAt !== undefined) group.certificateExpiresAt = expiresAt;
       groups.set(key, group);
     }
     group.names.push(state.name);
@@ -76,9 +86,21 @@ export function groupProxyStates(states: Iterable<ProxyState>): ProxyStateGroup[
 export function* ungroupProxyStates(groups: Iterable<ProxyStateGroup>): Generator<ProxyState> {
   for (const group of groups) {
     for (const name of group.names) {
-      yield { name, online: group.online, supportedBackends: group.supportedBackends, issuedBackend: group.issuedBackend };
+      const state: ProxyState = { name, online: group.online, supportedBackends: group.supportedBackends, issuedBackend: group.issuedBackend };
+      if (group.certificateExpiresAt !== undefined) state.certificateExpiresAt = group.certificateExpiresAt;
+      yield state;
     }
   }
+}
+
+const MINUTE_MS = 60_000;
+
+function expiryMinute(expiresAt: string | undefined): string | undefined {
+  if (expiresAt === undefined) return undefined;
+  const ms = Date.parse(expiresAt);
+  // Unreadable: keep it as given (the gate then treats the proxy as able to serve).
+  if (Number.isNaN(ms)) return expiresAt;
+  return new Date(Math.ceil(ms / MINUTE_MS) * MINUTE_MS).toISOString();
 }
 
 /** Name of the signal that carries ProxyAckBatch to workflow `ca-rotation/<mesh>`. */

@@ -47,10 +47,13 @@ export class ProxyStates {
     }
   }
 
-  /** The gate over the known proxies at workflow time `now`, without those the policy leaves out. */
+  /**
+   * The gate over the known proxies at workflow time `now`: every proxy that may still be serving
+   * counts, online or not (see `mayStillServe`), except those the operator's offline policy leaves out.
+   */
   evaluate(gate: { step: RotationStepName; from: string; to: string }, now: number): GateResult {
     const states = [...this.known.values()].map((p) => p.state);
-    return evaluateGate(gate.step, gate.from, gate.to, states, { excluded: this.leftOut(now) });
+    return evaluateGate(gate.step, gate.from, gate.to, states, { excluded: this.leftOut(now), nowMs: now });
   }
 
   /** The offline rule: with the `exclude` policy, a proxy offline for `afterMs` no longer holds the gate. */

@@ -41,6 +41,15 @@ describe('ProxyStates', () => {
     expect(states.excludedCount).toBe(0);
   });
 
+  it('under the wait policy, stops waiting for an offline proxy once the last certificate it was given has expired', () => {
+    const states = new ProxyStates({ mode: 'wait' });
+    states.trackOfflineIn({});
+    const expiresAt = '2026-06-01T12:00:00.000Z';
+    states.mergeSnapshot(snapshot(1, [{ ...proxy('a', ['ca-1'], 'ca-1', false), certificateExpiresAt: expiresAt }, proxy('b', ['ca-1', 'ca-2'])]));
+    expect(states.evaluate(ADD, Date.parse(expiresAt) - 1)).toMatchObject({ satisfied: false, pending: ['a'], pendingOffline: 1 });
+    expect(states.evaluate(ADD, Date.parse(expiresAt))).toMatchObject({ satisfied: true, total: 1, expired: 1 });
+  });
+
   it('leaves out a proxy offline for the exclude policy\'s time, counting from when it was first seen offline, in the carried record', () => {
     const offlineSince: Record<string, number> = {};
     const states = new ProxyStates({ mode: 'exclude', afterMs: 1_000 });
