@@ -4,7 +4,7 @@
  * accepts it) and adds `meshCaRotator` with the extras it offers; anything else saying "Kuma" is Kuma.
  */
 import { type ControlPlaneIndex, CONTROL_PLANE_EXTRAS } from '../controlplane/api-schemas';
-import { type ControlPlaneClient, ControlPlaneError } from '../controlplane/client';
+import { type ControlPlaneClient, ControlPlaneError, proxyStateOfInsight } from '../controlplane/client';
 import type { Mesh, Secret } from '../mesh/schema';
 import { type MeshRead, type MeshTarget, type MeshTargetIdentity, MeshRevisionConflict, type ProxyReading } from './mesh-target';
 
@@ -88,7 +88,7 @@ export class KumaApiTarget implements MeshTarget {
   async readProxies(mesh: string): Promise<ProxyReading> {
     const reading = await this.client.readOverview(mesh);
     return {
-      proxies: reading.items.map((i) => ({ name: i.name, online: i.online, supportedBackends: i.mTLS.supportedBackends, issuedBackend: i.mTLS.issuedBackend })),
+      proxies: reading.items.map(proxyStateOfInsight),
       ...(reading.seq !== undefined ? { seq: reading.seq } : {}),
       ...(reading.serverTimeMs !== undefined ? { serverTimeMs: reading.serverTimeMs } : {}),
     };

@@ -19,6 +19,13 @@ export const RELAY_MAX_INTERVAL_MS = 4_000;
 const CONVERGED_COALESCE_MS = 25;
 const WARN_EVERY_MS = 30_000;
 
+/** What the gates read of a stored proxy: its insights, and when the last certificate it was given expires. */
+export function proxyStateOf(row: ProxyChange): ProxyState {
+  const state: ProxyState = { name: row.name, online: row.online, supportedBackends: row.supportedBackends, issuedBackend: row.issuedBackend };
+  if (row.certificate) state.certificateExpiresAt = row.certificate.expiresAt;
+  return state;
+}
+
 interface PendingBatch {
   seq: number;
   states: Map<string, ProxyState>;
@@ -34,7 +41,10 @@ export interface TemporalTarget {
 }
 
 /** The part of a proxy's row the relay sends (a Kubernetes insight watcher has no more). */
-export type ProxyChange = Pick<DataplaneRow, 'mesh' | 'name' | 'online' | 'supportedBackends' | 'issuedBackend'>;
+export type ProxyChange = Pick<DataplaneRow, 'mesh' | 'name' | 'online' | 'supportedBackends' | 'issuedBackend'> & {
+  /** The last certificate the control plane gave the proxy, when known: the gates stop counting it once it expires. */
+  certificate?: { expiresAt: string };
+};
 
 /** Where the control plane reports proxy changes: the ack relay, or (in Kubernetes mode) DataplaneInsight resources. */
 export interface ProxyChangeSink {
@@ -66,7 +76,7 @@ export class AckRelay implements ProxyChangeSink {
     for (const row of rows) {
       const batch = this.batchFor(row.mesh, seqs.get(row.mesh));
       batch.removed.delete(row.name);
-      batch.states.set(row.name, { name: row.name, online: row.online, supportedBackends: row.supportedBackends, issuedBackend: row.issuedBackend });
+      batch.states.set(row.name, proxyStateOf(row));
     }
     const meshes = new Set(rows.map((row) => row.mesh));
     if ([...meshes].some((mesh) => this.converged(mesh))) {

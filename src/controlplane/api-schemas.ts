@@ -53,7 +53,9 @@ const page = <T extends z.ZodType>(item: T) => z.object({ items: z.array(item), 
 export const MeshListSchema = page(ServedMeshSchema);
 
 export const MeshHistorySchema = z.object({
-  items: z.array(z.object({ version: z.number().int().positive(), time: z.string(), actor: z.string(), forced: z.boolean(), mesh: MeshSchema })),
+  items: z.array(
+    z.object({ version: z.number().int().positive(), time: z.string(), actor: z.string(), forced: z.boolean(), excluded: z.array(z.string()).default([]), mesh: MeshSchema }),
+  ),
 });
 export type MeshHistory = z.infer<typeof MeshHistorySchema>['items'];
 

@@ -16,7 +16,7 @@ import https from 'node:https';
 import tls from 'node:tls';
 import { z } from 'zod';
 import { type ErrorCause, KumaErrorBodySchema, readKumaError } from '../mesh/api-error';
-import { type DataplaneMtls, type ProxySnapshot, groupProxyStates } from '../mesh/insights';
+import { type DataplaneMtls, type ProxySnapshot, type ProxyState, groupProxyStates } from '../mesh/insights';
 import { type Mesh, MeshSchema, type Secret, SecretSchema } from '../mesh/schema';
 import {
   ControlPlaneIndexSchema,
@@ -162,13 +162,17 @@ export class ControlPlaneClient {
 
   /**
    * PUT. `ifVersion` (ours only) applies it only over that version (409 otherwise); `force` (ours only)
-   * skips the step gates. Returns the new version where the server numbers them.
+   * skips the step gates; `exclude` (ours only) leaves those proxies out of the gates (recorded in the
+   * history). Returns the new version where the server numbers them.
    */
-  async putMesh(mesh: Mesh, opts: { ifVersion?: number; force?: boolean; actor?: string } = {}): Promise<{ version: number | undefined }> {
+  async putMesh(mesh: Mesh, opts: { ifVersion?: number; force?: boolean; actor?: string; exclude?: readonly string[] } = {}): Promise<{ version: number | undefined }> {
     const headers: Record<string, string> = {};
     if (opts.ifVersion !== undefined) headers['if-match'] = `"${opts.ifVersion}"`;
     if (opts.actor) headers['x-ca-rotate-actor'] = opts.actor;
-    const response = await this.request('PUT', `/meshes/${enc(mesh.name)}${opts.force ? '?force=true' : ''}`, { body: mesh, headers });
+    const query = new URLSearchParams();
+    if (opts.force) query.set('force', 'true');
+    if (opts.exclude?.length) query.set('exclude', opts.exclude.join(','));
+    const response = await this.request('PUT', `/meshes/${enc(mesh.name)}${query.size > 0 ? `?${query.toString()}` : ''}`, { body: mesh, headers });
     return { version: versionOf(response.headers) };
   }
 
@@ -208,8 +212,7 @@ export class ControlPlaneClient {
   /** Every proxy's state grouped, as the server reports it now (no settle rule: see activities/proxy-insights). */
   async proxySnapshot(mesh: string): Promise<ProxySnapshot> {
     const { items, seq } = await this.readOverview(mesh);
-    const states = items.map((i) => ({ name: i.name, online: i.online, supportedBackends: i.mTLS.supportedBackends, issuedBackend: i.mTLS.issuedBackend }));
-    return { mesh, asOfSeq: seq ?? 0, groups: groupProxyStates(states) };
+    return { mesh, asOfSeq: seq ?? 0, groups: groupProxyStates(items.map(proxyStateOfInsight)) };
   }
 
   /** `GET /meshes/{mesh}/dataplanes/_overview`, every page, Kuma's omitted fields filled with their empty values. */
@@ -402,4 +405,11 @@ function versionOf(headers: http.IncomingHttpHeaders): number | undefined {
 function pathAndQuery(absolute: string): string {
   const url = new URL(absolute, 'http://placeholder');
   return `${url.pathname}${url.search}`;
+}
+
+/** What the gates read of a proxy's insight: its mTLS state and when its last certificate expires. */
+export function proxyStateOfInsight(item: DataplaneInsightItem): ProxyState {
+  const state: ProxyState = { name: item.name, online: item.online, supportedBackends: item.mTLS.supportedBackends, issuedBackend: item.mTLS.issuedBackend };
+  if (item.mTLS.certificateExpirationTime) state.certificateExpiresAt = item.mTLS.certificateExpirationTime;
+  return state;
 }

@@ -4,9 +4,9 @@
  * Any refusal leaves the store exactly as it was.
  */
 import { admitMeshChange } from '../mesh/gates';
-import type { ProxyState } from '../mesh/insights';
 import { type Mesh, MeshSchema } from '../mesh/schema';
 import { validateMesh } from '../mesh/validate';
+import { proxyStateOf } from './ack-relay';
 import type { CaAccess } from './ca-access';
 import { apiMeshProblems } from './mesh-input-policy';
 import { ApiError, badRequest, fieldPath } from './http-util';
@@ -18,6 +18,8 @@ export interface MeshWriteRequest {
   ifVersion: number | undefined;
   force: boolean;
   actor: string;
+  /** Proxies the operator leaves out of admission for this edit (gone for good, say); recorded in the history. */
+  exclude?: readonly string[];
 }
 
 export interface MeshWriteResult {
@@ -53,9 +55,14 @@ export class MeshWriter {
     if (current && JSON.stringify(current.mesh) === JSON.stringify(mesh)) {
       return { version: current.version, created: false, changed: false, mesh };
     }
+    const excluded = [...new Set(request.exclude ?? [])].sort();
+    const unknown = excluded.filter((name) => !this.store.dataplanes.get(mesh.name, name));
+    if (unknown.length > 0) {
+      throw badRequest(`cannot exclude proxies that are not registered in mesh "${mesh.name}"`, [{ field: 'exclude', message: `unknown: ${unknown.slice(0, 20).join(', ')}` }]);
+    }
     if (!request.force) {
-      const proxies: ProxyState[] = this.store.dataplanes.ofMesh(mesh.name);
-      const admission = admitMeshChange(current?.mesh, mesh, proxies);
+      const proxies = this.store.dataplanes.ofMesh(mesh.name).map(proxyStateOf);
+      const admission = admitMeshChange(current?.mesh, mesh, proxies, { nowMs: Date.now(), excluded: new Set(excluded) });
       if (!admission.allowed) throw new ApiError(422, 'Unprocessable Entity', admission.reason, undefined, admission.pending);
     }
     await this.ca.ensureBackends(mesh, current?.mesh);
@@ -64,6 +71,7 @@ export class MeshWriter {
       expectedVersion: request.ifVersion ?? current?.version,
       actor: request.actor,
       forced: request.force,
+      excluded,
       now: new Date().toISOString(),
     });
     // Another write slipped in while we validated: the caller must read again (nothing was written).

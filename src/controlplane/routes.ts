@@ -94,6 +94,7 @@ const ROUTES: Route<ApiDeps>[] = [
       ifVersion: parseIfMatch(header(req, 'if-match')),
       force: url.searchParams.get('force') === 'true',
       actor: actorOf(credential, header(req, 'x-ca-rotate-actor')),
+      exclude: excludedProxies(url),
     });
     if (result.changed) {
       deps.log(`mesh "${name}" is now at version ${result.version}${url.searchParams.get('force') === 'true' ? ' (forced)' : ''}`);
@@ -254,6 +255,15 @@ function actorOf(credential: Credential | undefined, label: string | undefined):
   const subject = credential?.subject ?? 'anonymous';
   const note = label?.replace(/[^\x20-\x7e]/g, '').slice(0, 200);
   return note ? `${subject}: ${note}` : subject;
+}
+
+const MAX_EXCLUDED = 1_000;
+
+/** `?exclude=a,b&exclude=c`: proxies left out of admission by name. */
+function excludedProxies(url: URL): string[] {
+  const names = url.searchParams.getAll('exclude').flatMap((value) => value.split(',')).map((name) => name.trim()).filter(Boolean);
+  if (names.length > MAX_EXCLUDED) throw badRequest('too many proxies to exclude', [{ field: 'exclude', message: `at most ${MAX_EXCLUDED} names` }]);
+  return names.map((name) => resourceName(name, 'exclude'));
 }
 
 const PageQuery = z.object({

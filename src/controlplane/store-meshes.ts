@@ -14,7 +14,15 @@ export interface MeshHistoryEntry {
   time: string;
   actor: string;
   forced: boolean;
+  /** Proxies the writer left out of admission by name. */
+  excluded: string[];
   mesh: Mesh;
+}
+
+/** Stores written before named exclusions existed get the column. */
+export function migrateMeshSchema(db: { prepare(sql: string): { all(): unknown[] }; exec(sql: string): unknown }): void {
+  const columns = db.prepare('PRAGMA table_info(mesh_history)').all() as { name: string }[];
+  if (!columns.some((c) => c.name === 'excluded')) db.exec('ALTER TABLE mesh_history ADD COLUMN excluded TEXT');
 }
 
 export const MESH_SCHEMA = `
@@ -31,6 +39,7 @@ CREATE TABLE IF NOT EXISTS mesh_history (
   time TEXT NOT NULL,
   actor TEXT NOT NULL,
   forced INTEGER NOT NULL,
+  excluded TEXT,
   mesh_json TEXT NOT NULL,
   PRIMARY KEY (mesh, version)
 );
@@ -71,7 +80,7 @@ export class MeshStore {
    */
   write(
     mesh: Mesh,
-    meta: { expectedVersion?: number; actor: string; forced: boolean; now: string },
+    meta: { expectedVersion?: number; actor: string; forced: boolean; excluded?: readonly string[]; now: string },
   ): { ok: true; version: number; created: boolean } | { ok: false; currentVersion: number | undefined } {
     return this.store.transaction(() => {
       const current = this.get(mesh.name);
@@ -88,8 +97,8 @@ export class MeshStore {
         )
         .run(mesh.name, version, json, meta.now, meta.now);
       this.store
-        .prepare('INSERT INTO mesh_history (mesh, version, time, actor, forced, mesh_json) VALUES (?, ?, ?, ?, ?, ?)')
-        .run(mesh.name, version, meta.now, meta.actor, meta.forced ? 1 : 0, json);
+        .prepare('INSERT INTO mesh_history (mesh, version, time, actor, forced, excluded, mesh_json) VALUES (?, ?, ?, ?, ?, ?, ?)')
+        .run(mesh.name, version, meta.now, meta.actor, meta.forced ? 1 : 0, JSON.stringify(meta.excluded ?? []), json);
       this.onWrite(mesh.name);
       return { ok: true as const, version, created: current === undefined };
     });
@@ -103,13 +112,22 @@ export class MeshStore {
   }
 
   history(name: string): MeshHistoryEntry[] {
-    const rows = this.store.prepare('SELECT version, time, actor, forced, mesh_json FROM mesh_history WHERE mesh = ? ORDER BY version').all(name) as {
+    const rows = this.store.prepare('SELECT version, time, actor, forced, excluded, mesh_json FROM mesh_history WHERE mesh = ? ORDER BY version').all(name) as {
       version: number;
       time: string;
       actor: string;
       forced: number;
+      excluded: string | null;
       mesh_json: string;
     }[];
-    return rows.map((r) => ({ version: r.version, time: r.time, actor: r.actor, forced: r.forced === 1, mesh: parseStoredMesh(r.mesh_json) }));
+    return rows.map((r) => ({
+      version: r.version,
+      time: r.time,
+      actor: r.actor,
+      forced: r.forced === 1,
+      excluded: JSON.parse(r.excluded ?? '[]') as string[],
+      mesh: parseStoredMesh(r.mesh_json),
+    }));
   }
+
 }

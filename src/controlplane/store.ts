@@ -11,7 +11,7 @@ import type { SecretCipher } from './secret-crypto';
 import { StoreDb } from './store-db';
 import { DATAPLANE_SCHEMA, DataplaneStore } from './store-dataplanes';
 import { FINGERPRINT_SCHEMA, FingerprintStore } from './store-fingerprints';
-import { MESH_SCHEMA, MeshStore } from './store-meshes';
+import { MESH_SCHEMA, MeshStore, migrateMeshSchema } from './store-meshes';
 import { SECRET_SCHEMA, SecretStore } from './store-secrets';
 
 export type { DataplaneRegistration, DataplaneRow, InsightUpdate, IssuedCertificate } from './store-dataplanes';
@@ -35,6 +35,7 @@ export class ControlPlaneStore {
     this.db.pragma('synchronous = NORMAL');
     this.db.pragma('busy_timeout = 5000');
     this.db.exec(MESH_SCHEMA + SECRET_SCHEMA + DATAPLANE_SCHEMA + FINGERPRINT_SCHEMA);
+    migrateMeshSchema(this.db);
     this.store = new StoreDb(this.db);
     this.fingerprints = new FingerprintStore(this.store);
     this.dataplanes = new DataplaneStore(this.store, this.fingerprints);

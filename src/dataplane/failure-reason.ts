@@ -45,3 +45,24 @@ export class RequestFailure extends Error {
 export function reasonOf(error: unknown): string {
   return error instanceof RequestFailure ? error.reason : failureReason(error);
 }
+
+const TRUST_REASONS = [UNKNOWN_AUTHORITY, SAN_MISMATCH, 'certificate has expired', 'certificate is not yet valid'];
+
+/**
+ * A request that failed because one side did not accept the other's certificate: what a CA rotation
+ * must never cause. Timeouts and dropped connections are not trust failures (a busy machine causes them).
+ */
+export function isTrustFailure(reason: string): boolean {
+  return reason.startsWith('rejected by server: ') || TRUST_REASONS.some((trust) => reason.includes(trust));
+}
+
+/** Splits failures by reason into trust failures and the rest. */
+export function splitFailures(failuresByReason: Record<string, number>): { trust: number; other: number } {
+  let trust = 0;
+  let other = 0;
+  for (const [reason, count] of Object.entries(failuresByReason)) {
+    if (isTrustFailure(reason)) trust += count;
+    else other += count;
+  }
+  return { trust, other };
+}

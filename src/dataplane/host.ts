@@ -61,6 +61,13 @@ export interface DataplaneHost {
   /** Requests refused by the proxies' servers, by reason (the serving side's view). */
   serverRejections(): Record<string, number>;
   startTraffic(options?: TrafficOptions): void;
+  /**
+   * Fault drill: drops the control plane stream and stays away for `holdOffMs` (the control plane
+   * marks the proxies offline), then reconnects with backoff. Proxies keep serving their last config.
+   */
+  dropControlPlaneStream(holdOffMs: number): void;
+  /** Ends a hold of `dropControlPlaneStream` early. */
+  reconnectControlPlaneStream(): void;
   stopTraffic(): Promise<void>;
   /** Closes the stream (the control plane marks the proxies offline) and the listener. Keys die with the process. */
   stop(): Promise<void>;
@@ -239,6 +246,11 @@ export async function startDataplaneHost(options: DataplaneHostOptions): Promise
     stats: () => traffic?.stats() ?? { ...EMPTY_STATS, failuresByReason: {} },
     serverRejections: () => ({ ...listener.rejectionsByReason }),
     startTraffic,
+    dropControlPlaneStream: (holdOffMs) => {
+      log(`dropping the control plane stream for ${holdOffMs} ms`);
+      stream.interrupt(holdOffMs);
+    },
+    reconnectControlPlaneStream: () => stream.resume(),
     stopTraffic: async () => {
       await traffic?.stop();
     },

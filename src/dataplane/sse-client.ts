@@ -49,10 +49,24 @@ export class SseSubscription {
   private closed = false;
   private request: http.ClientRequest | undefined;
   private wake: (() => void) | undefined;
+  /** No reconnect before this time (a dropped stream held down, as a network partition would). */
+  private holdUntil = 0;
   private readonly done: Promise<void>;
 
   constructor(private readonly options: SseSubscriptionOptions) {
     this.done = this.run();
+  }
+
+  /** Drops the current stream and stays away for `holdOffMs`; then reconnects with backoff as after any drop. */
+  interrupt(holdOffMs = 0): void {
+    this.holdUntil = Date.now() + holdOffMs;
+    this.request?.destroy(new Error('stream dropped'));
+  }
+
+  /** Ends a hold early: the next attempt starts now. */
+  resume(): void {
+    this.holdUntil = 0;
+    this.wake?.();
   }
 
   async close(): Promise<void> {
@@ -85,6 +99,7 @@ export class SseSubscription {
       const delay = connected ? initial : backoff;
       backoff = Math.min(max, backoff * 2);
       await this.sleep(delay * (0.8 + Math.random() * 0.4));
+      while (!this.closed && Date.now() < this.holdUntil) await this.sleep(this.holdUntil - Date.now());
     }
   }
 
