@@ -25,6 +25,12 @@ export interface CliProcess {
   peakRssBytes(): number | undefined;
   /** SIGTERM, then SIGKILL if it has not exited after a while. */
   stop(): Promise<void>;
+  /** `kill -9`: resolves once it is gone. */
+  kill9(): Promise<void>;
+  /** Sends a signal (SIGSTOP / SIGCONT for a drill); false when the process is gone. */
+  signal(signal: NodeJS.Signals): boolean;
+  /** Lines it printed on stdout so far. */
+  output(): string[];
 }
 
 /** Every child still running when the benchmark exits (an error, Ctrl-C) is killed with it. */
@@ -83,25 +89,42 @@ export async function startCliProcess(args: string[], env: NodeJS.ProcessEnv, re
   });
 
   const pid = child.pid as number;
+  const gone = () => child.exitCode !== null || child.signalCode !== null;
   return {
     pid,
     logFile,
     readyLine,
-    peakRssBytes: () => (child.exitCode === null && child.signalCode === null ? procStatusBytes(pid, 'VmHWM') : undefined),
+    peakRssBytes: () => (!gone() ? procStatusBytes(pid, 'VmHWM') : undefined),
     async stop() {
-      if (child.exitCode !== null || child.signalCode !== null) return;
+      if (gone()) return;
+      // A stopped process would never see the SIGTERM.
+      child.kill('SIGCONT');
       child.kill('SIGTERM');
       const timer = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS);
       await exited;
       clearTimeout(timer);
     },
+    async kill9() {
+      if (gone()) return;
+      child.kill('SIGKILL');
+      await exited;
+    },
+    signal: (signal) => !gone() && child.kill(signal),
+    output: () => fs.readFileSync(logFile, 'utf8').split('\n'),
   };
 }
 
-/** `ca-rotate control-plane` in a child process; plugs into `startLocalStack({ startControlPlane })`. */
-export async function startControlPlaneProcess(settings: ControlPlaneSettings, logFile: string): Promise<RunningControlPlane & { process: CliProcess }> {
-  const token = randomBytes(24).toString('base64url');
-  const port = await freePort();
+/**
+ * `ca-rotate control-plane` in a child process; plugs into `startLocalStack({ startControlPlane })`.
+ * Pass the port and token of a control plane that died to restart it on the same store as it was.
+ */
+export async function startControlPlaneProcess(
+  settings: ControlPlaneSettings,
+  logFile: string,
+  same?: { port: number; token: string },
+): Promise<RunningControlPlane & { process: CliProcess }> {
+  const token = same?.token ?? randomBytes(24).toString('base64url');
+  const port = same?.port ?? (await freePort());
   const started = await startCliProcess(
     ['control-plane', '--db', settings.dbFile, '--port', String(port)],
     {
@@ -122,4 +145,13 @@ export async function startControlPlaneProcess(settings: ControlPlaneSettings, l
 /** `ca-rotate worker` in a child process, with the settings the stack hands out. */
 export function startWorkerProcess(env: NodeJS.ProcessEnv, logFile: string): Promise<CliProcess> {
   return startCliProcess(['worker'], env, /^worker polling task queue/, logFile);
+}
+
+/** `ca-rotate dataplanes` in a child process (a proxy host a drill can stop with SIGSTOP). */
+export function startDataplanesProcess(
+  options: { controlPlaneUrl: string; token: string; mesh: string; count: number; namePrefix: string; traffic: boolean },
+  logFile: string,
+): Promise<CliProcess> {
+  const args = ['dataplanes', '--count', String(options.count), '--mesh', options.mesh, '--name-prefix', options.namePrefix, ...(options.traffic ? ['--traffic'] : [])];
+  return startCliProcess(args, { CA_ROTATE_CP_URL: options.controlPlaneUrl, CA_ROTATE_CP_TOKEN: options.token }, /^host .*proxies, mTLS listener/, logFile);
 }
