@@ -16,12 +16,11 @@ import type { TrafficStats } from '../../src/dataplane/traffic';
 import type { Mesh } from '../../src/mesh/schema';
 import { generateCa } from '../../src/pki/ca-certificate';
 import { startCpuBurner, type CpuBurner } from '../harness/cpu-burner';
+import { expectNoTrustFailure } from './support';
 
 const TOKEN = 'mesh-edits-token';
 const PROXIES = 12;
 const TRAFFIC = { concurrency: 12, maxRequestsPerConnection: 1, pauseMs: 1 };
-/** Requests that fail for other reasons than trust (timeouts on a starved machine), at most this share. */
-const MAX_OTHER_FAILURE_SHARE = 0.05;
 jest.setTimeout(300_000);
 
 let dir: string;
@@ -92,13 +91,6 @@ async function refusalOf(put: Promise<unknown>): Promise<ControlPlaneError> {
     throw err;
   }
   throw new Error('the edit was admitted');
-}
-
-/** No trust failure at all; other failures (timeouts of a starved machine) within the stated share. */
-function expectNoTrustFailure(stats: TrafficStats): void {
-  const { trust, other } = splitFailures(stats.failuresByReason);
-  expect({ trust, failuresByReason: stats.failuresByReason }).toEqual({ trust: 0, failuresByReason: expect.any(Object) });
-  expect(other).toBeLessThanOrEqual(Math.ceil(stats.requests * MAX_OTHER_FAILURE_SHARE));
 }
 
 /** A mesh on ca-1 with ca-2's secrets in place, and a host of proxies talking mTLS to each other. */

@@ -7,7 +7,7 @@ import { prepareTarget, type LocalStack } from '../../src/cli/stack';
 import { startRotation } from '../../src/cli/start-rotation';
 import { abortUpdate, approveUpdate, pauseUpdate, resumeUpdate, rollbackUpdate } from '../../src/workflows/messages';
 import { DataplaneControlPlaneClient } from '../../src/dataplane/control-plane-client';
-import { dataplaneToken, startTestStack, uniqueName, waitForStatus } from './support';
+import { burnCpuDuringFile, dataplaneToken, expectNoTrustFailure, startTestStack, uniqueName, waitForStatus } from './support';
 
 const PROXIES = 10;
 
@@ -20,6 +20,8 @@ async function refusal(promise: Promise<unknown>): Promise<string> {
   }
   throw new Error('the update was accepted, but it should have been refused');
 }
+
+burnCpuDuringFile();
 
 describe('controlling a rotation', () => {
   let stack: LocalStack;
@@ -61,7 +63,7 @@ describe('controlling a rotation', () => {
     const result = await handle.result();
     expect(result.status).toBe('COMPLETED');
     await expect(handle.executeUpdate(approveUpdate)).rejects.toThrow();
-    expect(stack.dataplanes.stats().failuresByReason).toEqual({});
+    expectNoTrustFailure(stack.dataplanes.stats());
   });
 
   it('aborts before the switch: the new backend is removed again and proxies trust only the old CA', async () => {
@@ -81,7 +83,7 @@ describe('controlling a rotation', () => {
     expect((await stack.cp.meshHistory(stack.mesh)).length - versionsBefore).toBe(2);
     const insights = await stack.cp.listDataplaneInsights(stack.mesh);
     expect(insights.every((p) => p.mTLS.issuedBackend === 'ca-2' && p.mTLS.supportedBackends.join() === 'ca-2')).toBe(true);
-    expect(stack.dataplanes.stats().failuresByReason).toEqual({});
+    expectNoTrustFailure(stack.dataplanes.stats());
   });
 
   it('rolls back after the switch: back to the old CA, re-issued, new backend removed; refused once step 3 began', async () => {
@@ -105,7 +107,7 @@ describe('controlling a rotation', () => {
     expect(mesh?.mtls?.backends?.map((b) => b.name)).toEqual(['ca-2']);
     const insights = await stack.cp.listDataplaneInsights(stack.mesh);
     expect(insights.every((p) => p.mTLS.issuedBackend === 'ca-2' && p.mTLS.supportedBackends.join() === 'ca-2')).toBe(true);
-    expect(stack.dataplanes.stats().failuresByReason).toEqual({});
+    expectNoTrustFailure(stack.dataplanes.stats());
 
     // Once step 3 has begun there is nothing left to roll back to.
     const again = await prepareTarget(stack, 'builtin', 'ca-5');
@@ -149,7 +151,7 @@ describe('controlling a rotation', () => {
     await new DataplaneControlPlaneClient(stack.controlPlane.url, stragglerToken, stack.controlPlane.caPem).deregisterProxy(stack.mesh, 'straggler-0');
     await handle.executeUpdate(resumeUpdate);
     expect((await handle.result()).status).toBe('COMPLETED');
-    expect(stack.dataplanes.stats().failuresByReason).toEqual({});
+    expectNoTrustFailure(stack.dataplanes.stats());
   });
 
   it('continues as new mid-rotation, carrying its state, and still completes with three mesh changes', async () => {

@@ -12,7 +12,7 @@ import { startRotation } from '../../src/cli/start-rotation';
 import { freePort } from '../../src/devstack/ports';
 import { startTemporalDevServer, type TemporalDevServer } from '../../src/devstack/temporal';
 import { testServers } from '../harness/env';
-import { approveSteps, spawnWorkerProcess, startTestStack, uniqueName, waitForOutput, waitForStatus } from './support';
+import { approveSteps, burnCpuDuringFile, expectNoTrustFailure, spawnWorkerProcess, startTestStack, uniqueName, waitForOutput, waitForStatus } from './support';
 
 const PROXIES = 12;
 // Each drill waits out a crash: activity timeouts, server restarts, reconnects.
@@ -27,8 +27,10 @@ async function expectCompletedWithThreeChanges(stack: LocalStack, handle: Workfl
   await approveSteps(handle, ['remove-old'], 90_000);
   expect((await handle.result()).status).toBe('COMPLETED');
   expect((await meshVersions(stack)) - versionsBefore).toBe(3);
-  expect(stack.dataplanes.stats().failuresByReason).toEqual({});
+  expectNoTrustFailure(stack.dataplanes.stats());
 }
+
+burnCpuDuringFile();
 
 describe('a rotation survives process crashes', () => {
   it('completes after the worker is killed with SIGKILL during step 2 and a new worker starts', async () => {

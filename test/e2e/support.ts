@@ -11,8 +11,10 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { startLocalStack, type LocalStack, type LocalStackOptions } from '../../src/cli/stack';
+import { splitFailures } from '../../src/dataplane/failure-reason';
 import { bundleRotationWorkflows } from '../../src/worker';
 import { approveUpdate, statusQuery, type ActionName, type RotationStatus } from '../../src/workflows/messages';
+import { startCpuBurner, type CpuBurner } from '../harness/cpu-burner';
 import { testServers } from '../harness/env';
 
 let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
@@ -119,4 +121,25 @@ export async function approveSteps(handle: WorkflowHandle, steps: readonly Actio
     await waitForStatus(handle, (s) => s.waitingForApproval && s.step === step, timeoutMs);
     await handle.executeUpdate(approveUpdate);
   }
+}
+
+/** Runs the test file on a machine kept busy: one busy process per core from before the first test to after the last. */
+export function burnCpuDuringFile(): void {
+  let burner: CpuBurner | undefined;
+  beforeAll(() => {
+    burner = startCpuBurner();
+  });
+  afterAll(async () => {
+    await burner?.stop();
+  });
+}
+
+/** Requests that fail for other reasons than trust (timeouts of a starved machine), at most this share. */
+export const MAX_OTHER_FAILURE_SHARE = 0.05;
+
+/** No request failed on trust; other failures (timeouts, reported apart) within the stated share. */
+export function expectNoTrustFailure(stats: { requests: number; failuresByReason: Record<string, number> }): void {
+  const { trust, other } = splitFailures(stats.failuresByReason);
+  expect({ trust, failuresByReason: stats.failuresByReason }).toEqual({ trust: 0, failuresByReason: expect.any(Object) });
+  expect(other).toBeLessThanOrEqual(Math.ceil(stats.requests * MAX_OTHER_FAILURE_SHARE));
 }
