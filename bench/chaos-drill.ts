@@ -348,9 +348,23 @@ export function drillTable(records: readonly DrillRecord[]): string {
     const outcome = r.violations.length === 0 ? 'PASS' : `FAIL: ${r.violations.join('; ')}`;
     return `| ${r.seed} | ${r.proxies} | ${r.to} | ${faults} | ${r.status} | ${(r.rotationMs / 1000).toFixed(1)} | ${r.traffic.requests} | ${r.traffic.trustFailures} | ${r.traffic.otherFailures} | ${r.newMeshVersions} | ${r.maxIssuancesPerProxy} | ${r.historyEvents} | ${outcome} |`;
   });
+  const seconds = (ms: number) => (ms / 1000).toFixed(1);
+  const byKind = FAULT_KINDS.map((kind) => {
+    const times = records.filter((r) => r.faults.some((f) => f.kind === kind)).map((r) => r.rotationMs);
+    if (times.length === 0) return `| ${kind} | 0 | | |`;
+    return `| ${kind} | ${times.length} | ${seconds(times.reduce((a, b) => a + b, 0) / times.length)} | ${seconds(Math.max(...times))} |`;
+  });
+  const quiet = records.filter((r) => r.faults.length === 0).map((r) => r.rotationMs);
   return [
     '| seed | proxies | to | faults (kind@start/duration) | status | rotation s | requests | trust failures | other failures | new mesh versions | max certs per proxy | history events | outcome |',
     '|---|---|---|---|---|---|---|---|---|---|---|---|---|',
     ...rows,
+    '',
+    'Rotation time by fault class (runs that had it; each run has several):',
+    '',
+    '| fault | runs | mean rotation s | max rotation s |',
+    '|---|---|---|---|',
+    ...(quiet.length > 0 ? [`| none (baseline) | ${quiet.length} | ${seconds(quiet.reduce((a, b) => a + b, 0) / quiet.length)} | ${seconds(Math.max(...quiet))} |`] : []),
+    ...byKind,
   ].join('\n');
 }

@@ -6,6 +6,7 @@
  *   npm run chaos -- --seed 4242           that one run again (same target, faults, times, durations)
  *   npm run chaos -- --runs 3 --proxies 200 --base-seed 7
  *   npm run chaos -- --doc docs/reliability.md   also writes the table into the doc
+ *   npm run chaos -- --baseline            first one run without faults, to compare rotation times
  */
 import fs from 'node:fs';
 import { provideDevBinaries } from '../src/devstack/binaries';
@@ -16,6 +17,7 @@ interface Args {
   proxies: number;
   seeds: number[];
   doc?: string;
+  baseline: boolean;
 }
 
 function parseArgs(argv: string[]): Args {
@@ -35,7 +37,7 @@ function parseArgs(argv: string[]): Args {
   const seed = value('--seed');
   const base = whole('--base-seed', Math.floor(Math.random() * 1_000_000), 0);
   const seeds = seed !== undefined ? [whole('--seed', 0, 0)] : Array.from({ length: runs }, (_, i) => base + i);
-  return { runs: seeds.length, proxies, seeds, doc: value('--doc') };
+  return { runs: seeds.length, proxies, seeds, doc: value('--doc'), baseline: argv.includes('--baseline') };
 }
 
 const progress = (line: string) => process.stderr.write(`[chaos ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
@@ -56,8 +58,10 @@ async function main(): Promise<void> {
   if (!temporal) throw new Error('no Temporal CLI binary: run npm run provide-binaries');
   progress(`${args.runs} runs of ${args.proxies} proxies, seeds ${args.seeds.join(', ')}`);
   const records: DrillRecord[] = [];
-  for (const seed of args.seeds) {
-    const plan = planDrill(seed, args.proxies);
+  const plans = args.seeds.map((seed) => planDrill(seed, args.proxies));
+  if (args.baseline) plans.unshift({ ...planDrill(args.seeds[0] ?? 0, args.proxies, { kinds: [] }), to: 'provided' });
+  for (const plan of plans) {
+    const seed = plan.seed;
     progress(`seed ${seed}: to ${plan.to}, faults ${plan.faults.map((f) => `${f.kind}@${f.atMs}ms/${f.forMs}ms`).join(', ')}`);
     const record = await runDrill(plan, { temporalBinary: temporal, baoBinary: bao, log: progress });
     records.push(record);
