@@ -39,7 +39,8 @@ describe('a rotation survives process crashes', () => {
     const first = spawnWorkerProcess(stack.workerEnv(), logFile);
     let second: ReturnType<typeof spawnWorkerProcess> | undefined;
     try {
-      await waitForOutput(logFile, /worker polling/);
+      // Bundling the workflow code takes a minute or more on a starved machine (the CPU burner runs).
+      await waitForOutput(logFile, /worker polling/, 240_000);
       const before = await meshVersions(stack);
       const target = await prepareTarget(stack, 'provided', 'ca-2');
       // Re-issue one certificate per call so step 2 lasts long enough to die in.
