@@ -9,6 +9,7 @@ import { createServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { z } from 'zod';
 import type { ControlPlaneStore } from '../controlplane/store';
+import { proxyStateOf } from '../controlplane/ack-relay';
 import { admitMeshChange } from '../mesh/gates';
 import { validateMesh } from '../mesh/validate';
 import { generateServingCertificate } from '../pki/ca-certificate';
@@ -53,7 +54,9 @@ export function reviewMeshChange(store: ControlPlaneStore, object: unknown, oldO
     return { allowed: false, message: `mesh "${mesh.name}" is invalid: ${checked.errors.map((e) => `spec.${e.path}: ${e.message}`).join('; ')}` };
   }
   const previous = MeshObjectSchema.safeParse(oldObject);
-  const admission = admitMeshChange(previous.success ? meshFromObject(previous.data) : undefined, mesh, store.dataplanes.ofMesh(mesh.name));
+  const admission = admitMeshChange(previous.success ? meshFromObject(previous.data) : undefined, mesh, store.dataplanes.ofMesh(mesh.name).map(proxyStateOf), {
+    nowMs: Date.now(),
+  });
   if (admission.allowed) return { allowed: true };
   return { allowed: false, message: `${admission.reason}; pending proxies: ${admission.pending.join(', ')}` };
 }
