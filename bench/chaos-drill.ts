@@ -156,7 +156,7 @@ export async function runDrill(plan: DrillPlan, settings: DrillSettings): Promis
     const farCount = Math.round(plan.proxies * FAR_HOST_SHARE);
     if (farCount > 0) {
       farHost = await startDataplanesProcess(
-        { controlPlaneUrl: running.controlPlane.url, token: running.controlPlane.token, mesh, count: farCount, namePrefix: `${mesh}-far`, traffic: true },
+        { controlPlaneUrl: running.controlPlane.url, token: running.controlPlane.token, caFile: running.controlPlane.caFile, mesh, count: farCount, namePrefix: `${mesh}-far`, traffic: true },
         path.join(workDir, 'far-host.log'),
       );
     }

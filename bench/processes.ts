@@ -149,9 +149,10 @@ export function startWorkerProcess(env: NodeJS.ProcessEnv, logFile: string): Pro
 
 /** `ca-rotate dataplanes` in a child process (a proxy host a drill can stop with SIGSTOP). */
 export function startDataplanesProcess(
-  options: { controlPlaneUrl: string; token: string; mesh: string; count: number; namePrefix: string; traffic: boolean },
+  options: { controlPlaneUrl: string; token: string; caFile?: string; mesh: string; count: number; namePrefix: string; traffic: boolean },
   logFile: string,
 ): Promise<CliProcess> {
   const args = ['dataplanes', '--count', String(options.count), '--mesh', options.mesh, '--name-prefix', options.namePrefix, ...(options.traffic ? ['--traffic'] : [])];
-  return startCliProcess(args, { CA_ROTATE_CP_URL: options.controlPlaneUrl, CA_ROTATE_CP_TOKEN: options.token }, /^host .*proxies, mTLS listener/, logFile);
+  const env = { CA_ROTATE_CP_URL: options.controlPlaneUrl, CA_ROTATE_CP_TOKEN: options.token, ...(options.caFile ? { CA_ROTATE_CP_CA_FILE: options.caFile } : {}) };
+  return startCliProcess(args, env, /^host .*proxies, mTLS listener/, logFile);
 }

@@ -25,7 +25,8 @@ const RULES: AccessRule[] = [
   rule('*', /^\/dp\/v1\//, () => ['admin', 'dataplane']),
   rule('GET', /^\/meshes\/[^/]+\/secrets\/[^/]+$/, () => ['admin', 'worker']),
   rule('GET', /^\//, () => READERS),
-  rule('PUT', /^\/meshes\/[^/]+$/, (url) => (url.searchParams.get('force') === 'true' ? ['admin'] : ['admin', 'worker'])),
+  // Skipping the gates, or leaving named proxies out of them, is an operator's call.
+  rule('PUT', /^\/meshes\/[^/]+$/, (url) => (url.searchParams.get('force') === 'true' || url.searchParams.has('exclude') ? ['admin'] : ['admin', 'worker'])),
   rule('POST', /^\/meshes\/[^/]+\/certificates\/_reissue$/, () => ['admin', 'worker']),
 ];
 

@@ -190,7 +190,7 @@ test('an operator excludes a proxy that is gone by name; the exclusion is in the
   const mesh = 'gone';
   const staying = await meshWithTraffic(mesh, 0, 2);
   await staying.stopTraffic();
-  const gone = await startDataplaneHost({ controlPlaneUrl: cp.url, token: TOKEN, mesh, count: 1, namePrefix: `${mesh}-lost` });
+  const gone = await startDataplaneHost({ controlPlaneUrl: cp.url, token: TOKEN, caPem: cp.caPem, mesh, count: 1, namePrefix: `${mesh}-lost` });
   hosts.push(gone);
   await gone.waitUntilReady(120_000);
   await gone.stop();

@@ -51,9 +51,9 @@ async function eventually(what: string, probe: () => Promise<boolean>): Promise<
 test('a second control plane on the same store refuses to start, names the running one, and changes nothing', async () => {
   const dbFile = path.join(dir, 'cp.db');
   first = await startControlPlaneProcess({ dbFile, temporal: NO_TEMPORAL }, path.join(dir, 'first.log'));
-  const client = new ControlPlaneClient({ url: first.url, token: first.token });
+  const client = new ControlPlaneClient({ url: first.url, token: first.token, caFile: first.caFile });
   await client.putMesh({ type: 'Mesh', name: 'default', mtls: { enabledBackend: 'ca-1', backends: [{ name: 'ca-1', type: 'builtin' }] } });
-  host = await startDataplaneHost({ controlPlaneUrl: first.url, token: first.token, mesh: 'default', count: 5, namePrefix: 'live' });
+  host = await startDataplaneHost({ controlPlaneUrl: first.url, token: first.token, caPem: first.caPem, mesh: 'default', count: 5, namePrefix: 'live' });
   await host.waitUntilReady(90_000);
   await eventually('5 proxies online', async () => (await client.listDataplaneInsights('default')).filter((p) => p.online).length === 5);
   const historyBefore = await client.meshHistory('default');
@@ -76,7 +76,7 @@ test('after kill -9 of the running control plane, the lock is gone with it: a ne
   process.kill(first.process.pid, 'SIGKILL');
   await first.stop();
   first = await startControlPlaneProcess({ dbFile, temporal: NO_TEMPORAL }, path.join(dir, 'restarted.log'));
-  const client = new ControlPlaneClient({ url: first.url, token: first.token });
+  const client = new ControlPlaneClient({ url: first.url, token: first.token, caFile: first.caFile });
   expect(await client.meshHistory('default')).toHaveLength(1);
   expect((await client.listDataplaneInsights('default')).map((p) => p.name).sort()).toEqual(['live-0', 'live-1', 'live-2', 'live-3', 'live-4']);
 });
