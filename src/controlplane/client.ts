@@ -4,18 +4,14 @@
  * `dataplanes/_overview`); our control plane's extras (mesh versions in ETag, `_history`, `_reissue`)
  * are separate calls that callers use only where the server offers them. Every response is validated.
  *
- * Failures are typed, and say whether retrying can help:
- * - `ControlPlaneError`: the server answered with an error (status, Kuma's detail and causes);
- * - `ControlPlaneUnreachableError`: no answer (refused, reset, timeout) — transient;
- * - `ControlPlaneTlsError`: TLS failed for a reason a retry cannot fix (untrusted certificate,
- *   wrong host name, client certificate refused) — one line naming the setting to fix.
+ * Failures are typed and say whether retrying can help (client-errors.ts).
  */
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import tls from 'node:tls';
 import { z } from 'zod';
-import { type ErrorCause, KumaErrorBodySchema, readKumaError } from '../mesh/api-error';
+import { KumaErrorBodySchema, readKumaError } from '../mesh/api-error';
 import { type DataplaneMtls, type ProxySnapshot, type ProxyState, groupProxyStates } from '../mesh/insights';
 import { type Mesh, MeshSchema, type Secret, SecretSchema } from '../mesh/schema';
 import {
@@ -35,38 +31,11 @@ import {
 } from './api-schemas';
 import { errorMessage } from '../mesh/errors';
 import type { TokenRequest } from './credentials';
+import { ControlPlaneError, ControlPlaneTlsError, ControlPlaneUnreachableError } from './client-errors';
+
+export { ControlPlaneError, ControlPlaneTlsError, ControlPlaneUnreachableError };
 
 const IssuedTokenSchema = z.object({ token: z.string().min(1) });
-
-export class ControlPlaneError extends Error {
-  constructor(
-    readonly status: number,
-    readonly title: string,
-    readonly details: string | undefined,
-    readonly causes: ErrorCause[],
-    readonly pending: string[],
-  ) {
-    super(`${status} ${title}${details ? `: ${details}` : ''}${causes.length ? ` (${causes.map((c) => `${c.field}: ${c.message}`).join('; ')})` : ''}`);
-    this.name = 'ControlPlaneError';
-  }
-}
-
-export class ControlPlaneUnreachableError extends Error {
-  constructor(
-    readonly url: string,
-    cause: unknown,
-  ) {
-    super(`control plane at ${url} is unreachable: ${errorMessage(cause)}`, { cause });
-    this.name = 'ControlPlaneUnreachableError';
-  }
-}
-
-export class ControlPlaneTlsError extends Error {
-  constructor(message: string, cause: unknown) {
-    super(message, { cause });
-    this.name = 'ControlPlaneTlsError';
-  }
-}
 
 /** How to reach a control plane: its API URL and the credentials it wants (all optional). */
 export interface ControlPlaneConnection {
