@@ -196,7 +196,7 @@ describeWhenAvailable('the rotation against a real kuma-cp (Kuma OSS)', kumaMiss
       expect(batch.mesh).toBe(mesh);
       const gate = evaluateGate('add-backend', 'ca-1', 'ca-2', ungroupProxyStates(batch.groups));
       // Registered but never connected (no kuma-dp): offline, no mTLS insight, so waited for.
-      expect(gate).toEqual({ satisfied: false, total: 2, done: 0, pending: ['web-1', 'web-2'] });
+      expect(gate).toEqual({ satisfied: false, total: 2, done: 0, pending: ['web-1', 'web-2'], pendingOffline: 2, excluded: 0, expired: 0 });
     } finally {
       await watcher.stop();
       await handle.terminate('test done');
