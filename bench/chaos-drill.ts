@@ -23,6 +23,7 @@ import { freePort } from '../src/devstack/ports';
 import { startTemporalDevServer, type TemporalDevServer } from '../src/devstack/temporal';
 import { statusQuery, type RotationResult, type RotationStatus } from '../src/workflows/messages';
 import { startControlPlaneProcess, startDataplanesProcess, startWorkerProcess, type CliProcess } from './processes';
+import { seededRandom } from './seeded-random';
 
 export const FAULT_KINDS = ['worker-kill', 'temporal-kill', 'cp-kill', 'stream-drop', 'host-stop', 'cpu-starve', 'vault-outage'] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
@@ -62,18 +63,6 @@ export interface DrillRecord extends DrillPlan {
   /** Faults as they happened (ms after start) and what they did. */
   events: string[];
   violations: string[];
-}
-
-/** mulberry32: small, fast, and the same sequence for the same seed everywhere. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /**

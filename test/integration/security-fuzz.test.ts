@@ -5,21 +5,10 @@
  */
 import { generateCa } from '../../src/pki/ca-certificate';
 import { ADMIN, meshWith, registration, startSecurityFixture, type SecurityFixture } from './security-support';
+import { seededRandom as random } from '../../bench/seeded-random';
 
 const REQUESTS = 400;
 const SEED = Number(process.env.FUZZ_SEED ?? Date.now() % 1_000_000);
-
-/** mulberry32: small, seedable, good enough to pick cases. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe('fuzzing the REST API', () => {
   let fx: SecurityFixture;

@@ -12,22 +12,11 @@ import { validateDocuments } from '../../../src/mesh/validate';
 import { sequence } from '../../../src/pki/der';
 import { distinguishedName } from '../../../src/pki/extensions';
 import { generalizedTime, keyOf, rawCa, utcTime } from '../pki/raw-certificate';
+import { seededRandom as random } from '../../../bench/seeded-random';
 
 const SEEDS = process.env.FUZZ_SEED ? [Number(process.env.FUZZ_SEED)] : [1, 20261129];
 const MESH_ITERATIONS = 1000;
 const CERTIFICATE_ITERATIONS = 150;
-
-/** mulberry32: small, fast, and the same on every machine. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 class Gen {
   constructor(readonly next: () => number) {}
