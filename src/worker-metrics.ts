@@ -40,6 +40,8 @@ export class RotationMetrics {
   private readonly pollFailures: MetricCounter;
   /** Per rotation seen running: its mesh and last step, so the previous `ca_rotation_step_info` series drops to 0. */
   private readonly seen = new Map<string, { mesh: string; step: string }>();
+  /** When the last successful listing began: rotations that closed since then still get their final state recorded. */
+  private listedAt: Date | undefined;
   private timer: NodeJS.Timeout | undefined;
   private polling: Promise<void> = Promise.resolve();
 
@@ -75,19 +77,26 @@ export class RotationMetrics {
     await this.polling;
   }
 
-  /** Lists the running rotations of the task queue, then records each one's status. */
+  /** Lists the running rotations of the task queue, and those that closed since the last listing, then records each one's status. */
   async pollOnce(): Promise<void> {
-    const query = `WorkflowType = '${ROTATION_WORKFLOW_TYPE}' AND ExecutionStatus = 'Running' AND TaskQueue = '${this.options.taskQueue}'`;
+    const startedAt = new Date();
+    // A rotation that started and ended between two polls (or while Temporal was down) is still recorded once.
+    const closedSince = this.listedAt ? ` OR CloseTime >= '${new Date(this.listedAt.getTime() - (this.options.intervalMs ?? 5_000)).toISOString()}'` : '';
+    const query = `WorkflowType = '${ROTATION_WORKFLOW_TYPE}' AND TaskQueue = '${this.options.taskQueue}' AND (ExecutionStatus = 'Running'${closedSince})`;
     const running = new Set<string>();
+    const closed = new Set<string>();
     try {
-      for await (const execution of this.options.client.workflow.list({ query })) running.add(execution.workflowId);
+      for await (const execution of this.options.client.workflow.list({ query })) {
+        (execution.status.name === 'RUNNING' ? running : closed).add(execution.workflowId);
+      }
     } catch (err) {
       this.failed(`cannot list running rotations: ${String(err)}`);
       return;
     }
+    this.listedAt = startedAt;
     // A rotation that just ended: one last query records its final state (queries work on closed workflows).
     const ended = [...this.seen.keys()].filter((id) => !running.has(id));
-    for (const workflowId of [...running, ...ended]) {
+    for (const workflowId of new Set([...running, ...ended, ...closed])) {
       try {
         this.record(workflowId, await this.options.client.workflow.getHandle(workflowId).query(statusQuery));
       } catch (err) {
