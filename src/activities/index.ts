@@ -12,14 +12,14 @@ import type { KubernetesConnection } from '../kubernetes/connection';
 import { KubernetesTarget } from './kubernetes-target';
 import { KumaApiTarget } from './kuma-api-target';
 import type { MeshTarget, MeshTargetIdentity } from './mesh-target';
-import { DEFAULT_KUMA_SETTLE_MS } from './proxy-insights';
+import { DEFAULT_KUMA_SETTLE_MS } from '../mesh/settle';
 import { createRotationActivities, type TargetBackendValidator } from './rotation';
 import type { RotationActivities } from './types';
 
 export interface ActivityConnections {
   controlPlane: ControlPlaneConnection;
   vault?: { address?: string; token?: string };
-  /** The settle rule's wait (proxy-insights.ts); default 0 on our control plane (its insights are acks), DEFAULT_KUMA_SETTLE_MS on Kuma and Kong Mesh. */
+  /** The settle rule's wait (src/mesh/settle.ts); default 0 on our control plane (its insights are acks), DEFAULT_KUMA_SETTLE_MS on Kuma and Kong Mesh. */
   insightSettleMs?: number;
 }
 

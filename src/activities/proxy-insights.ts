@@ -1,23 +1,12 @@
 /**
- * Proxy state for the gates, read from a control plane's insights under the settle rule:
- *
- *   a proxy's reported state counts only when the server produced it at least `settleMs` after the
- *   mesh last changed (the step was applied): server time of the read >= mesh modificationTime + settleMs.
- *
- * A real kuma-cp writes DataplaneInsight `mTLS` periodically (every 10 s by default,
- * KUMA_XDS_SERVER_DATAPLANE_STATUS_FLUSH_INTERVAL), so right after a step its insights still describe
- * the config before it. Until the rule holds, every proxy is reported with an unknown mTLS state (no
- * supported or issued backend), which no gate accepts. Both times are the server's own (its
- * `modificationTime` and its `Date` header), so clock skew with the worker does not matter; the read
- * of the proxies comes first, so a step applied in between can only make the rule stricter.
- * `settleMs` 0 turns the rule off: the default for our control plane, whose insights are the proxies'
- * own acks, recorded as they arrive.
+ * Proxy state for the gates, read from a control plane's insights under the settle rule
+ * (src/mesh/settle.ts). For a reading, the server's time is its `Date` header and the mesh's is its
+ * `modificationTime`, so clock skew with the worker does not matter; the read of the proxies comes
+ * first, so a step applied in between can only make the rule stricter.
  */
 import type { ProxyState } from '../mesh/insights';
+import { isSettled, withUnknownMtls } from '../mesh/settle';
 import type { MeshTarget, ProxyReading } from './mesh-target';
-
-/** Kuma's default insight flush interval (10 s) plus its config refresh (1 s) and the `Date` header's whole seconds. */
-export const DEFAULT_KUMA_SETTLE_MS = 12_000;
 
 export interface SettledReading {
   proxies: ProxyState[];
@@ -27,16 +16,10 @@ export interface SettledReading {
   settled: boolean;
 }
 
-export function isSettled(reading: { serverTimeMs?: number }, meshModifiedAtMs: number | undefined, settleMs: number): boolean {
-  if (settleMs <= 0) return true;
-  if (reading.serverTimeMs === undefined || meshModifiedAtMs === undefined) return false;
-  return reading.serverTimeMs >= meshModifiedAtMs + settleMs;
-}
-
 /** Applies the settle rule to one reading of a mesh's proxies. Pure. */
 export function settleProxyReading(reading: ProxyReading, meshModifiedAtMs: number | undefined, settleMs: number): SettledReading {
-  const settled = isSettled(reading, meshModifiedAtMs, settleMs);
-  const proxies = settled ? reading.proxies : reading.proxies.map((p) => ({ name: p.name, online: p.online, supportedBackends: [] }));
+  const settled = isSettled(reading.serverTimeMs, meshModifiedAtMs, settleMs);
+  const proxies = settled ? reading.proxies : reading.proxies.map(withUnknownMtls);
   return { proxies, seq: reading.seq ?? reading.serverTimeMs ?? 0, settled };
 }
 

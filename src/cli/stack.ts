@@ -199,7 +199,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       const activities = rotationActivitiesFor({ controlPlane: connection, vault, insightSettleMs: settleMs }, target);
       // Idle while acks are pushed (our control plane's relay, or the Kubernetes watch); polls `_overview` otherwise.
       const watcher = new InsightWatcher({ target, client, taskQueue, settleMs: insightSettleMsFor(settleMs) });
-      const kubeWatcher = kubernetes ? new KubernetesInsightWatcher({ connection: kubernetes.worker, temporal, log }) : undefined;
+      const kubeWatcher = kubernetes ? new KubernetesInsightWatcher({ connection: kubernetes.worker, temporal, log, settleMs: settleMs ?? 0 }) : undefined;
       const created = await createRotationWorker({
         temporalAddress: temporal.address,
         tls: temporal.tls,

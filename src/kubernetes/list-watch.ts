@@ -20,9 +20,9 @@ export interface ListWatchOptions<T> {
   query?: Record<string, string>;
   schema: z.ZodType<T>;
   /** One full listing (all pages); errors as from `kubeCall`. */
-  list(): Promise<{ items: unknown[]; resourceVersion: string }>;
-  /** The complete state as of `revision` (after a start or any interruption). */
-  onSync(items: T[], revision: number): void | Promise<void>;
+  list(): Promise<{ items: unknown[]; resourceVersion: string; serverTimeMs?: number }>;
+  /** The complete state as of `revision` and of the server's clock when known (after a start or any interruption). */
+  onSync(items: T[], revision: number, serverTimeMs: number | undefined): void | Promise<void>;
   onEvent(type: WatchEventType, item: T, revision: number): void | Promise<void>;
   log(line: string): void;
 }
@@ -63,7 +63,7 @@ export class ListWatch<T> {
           const parsed = this.options.schema.safeParse(raw);
           return parsed.success ? [parsed.data] : [];
         });
-        await this.options.onSync(items, revisionNumber(listed.resourceVersion));
+        await this.options.onSync(items, revisionNumber(listed.resourceVersion), listed.serverTimeMs);
         this.syncedOnce();
         delay = RETRY_FIRST_MS;
         let from = listed.resourceVersion;

@@ -47,8 +47,14 @@ export async function workerCommand(settings: Settings): Promise<number> {
   metrics?.start();
   const log = (line: string): void => void process.stderr.write(`${new Date().toISOString()} ${line}\n`);
   // Kubernetes mode: acks come from a watch of the DataplaneInsights, pushed as the relay does.
+  // Against kuma-cp its insights are believed only under the settle rule, as for the snapshots.
   const kubeWatcher = kubeConnection
-    ? new KubernetesInsightWatcher({ connection: kubeConnection, temporal: { ...temporalOptions, namespace: settings.namespace }, log })
+    ? new KubernetesInsightWatcher({
+        connection: kubeConnection,
+        temporal: { ...temporalOptions, namespace: settings.namespace },
+        log,
+        settleMs: insightSettleMsFor(settings.insightSettleMs)(await target.identify()),
+      })
     : undefined;
   process.stdout.write(`worker polling task queue "${taskQueue}" on ${settings.temporalAddress} (namespace ${settings.namespace}), mesh ${meshLocation(settings)}\n`);
   if (settings.metricsAddress) process.stdout.write(`metrics for Prometheus on http://${settings.metricsAddress}/metrics\n`);

@@ -3,7 +3,8 @@
  * least the settle time after the step was applied, by the server's own clock.
  */
 import { evaluateGate } from '../../../src/mesh/gates';
-import { isSettled, readSettledProxies, settleProxyReading } from '../../../src/activities/proxy-insights';
+import { readSettledProxies, settleProxyReading } from '../../../src/activities/proxy-insights';
+import { isSettled } from '../../../src/mesh/settle';
 import type { MeshTarget, ProxyReading } from '../../../src/activities/mesh-target';
 
 const APPLIED = Date.parse('2026-11-29T10:00:00.000Z');
@@ -41,9 +42,9 @@ describe('settle rule', () => {
   });
 
   it('does not settle without the server clock or the mesh time, unless the rule is off (0: our acks)', () => {
-    expect(isSettled({}, APPLIED, SETTLE)).toBe(false);
-    expect(isSettled({ serverTimeMs: APPLIED + 60_000 }, undefined, SETTLE)).toBe(false);
-    expect(isSettled({}, undefined, 0)).toBe(true);
+    expect(isSettled(undefined, APPLIED, SETTLE)).toBe(false);
+    expect(isSettled(APPLIED + 60_000, undefined, SETTLE)).toBe(false);
+    expect(isSettled(undefined, undefined, 0)).toBe(true);
   });
 
   it('orders readings by the server seq where it has one, else by its clock', () => {
