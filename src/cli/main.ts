@@ -208,7 +208,8 @@ export function buildProgram(run: (action: () => Promise<number>) => Promise<voi
     .option('--metrics-address <host:port>', 'serve the traffic counters (trust failures among them) for Prometheus', hostPort('--metrics-address'))
     // Stable names: a restarted host re-registers the same proxies instead of leaving offline ones behind.
     .option('--name-prefix <prefix>', 'proxies are named <prefix>-<i>', `dp-${os.hostname()}`)
-    .action((o: { count: number; mesh: string; services?: number; traffic?: boolean; namePrefix: string; metricsAddress?: string }) =>
+    .option('--keep-registered', 'on SIGINT/SIGTERM leave the proxies registered (offline) instead of deregistering them; a rotation then waits for them')
+    .action((o: { count: number; mesh: string; services?: number; traffic?: boolean; namePrefix: string; metricsAddress?: string; keepRegistered?: boolean }) =>
       run(async () => {
         const s = settings();
         if (!s.controlPlaneToken) throw new CliError('CA_ROTATE_CP_TOKEN is not set: the proxies need the control plane token', EXIT_REFUSED);

@@ -8,7 +8,7 @@ import os from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AckBatcher } from './ack-batcher';
 import { ProxyConfigEventSchema, type ProxyAckMessage, type ProxyConfigEvent } from '../mesh/dataplane-api';
-import { DataplaneControlPlaneClient } from './control-plane-client';
+import { ControlPlaneRequestError, DataplaneControlPlaneClient } from './control-plane-client';
 import { dataplaneBindingOf } from './credential';
 import type { ProxyKeyType } from './identity';
 import { MtlsListener } from './mtls-server';
@@ -69,8 +69,13 @@ export interface DataplaneHost {
   /** Ends a hold of `dropControlPlaneStream` early. */
   reconnectControlPlaneStream(): void;
   stopTraffic(): Promise<void>;
-  /** Closes the stream (the control plane marks the proxies offline) and the listener. Keys die with the process. */
-  stop(): Promise<void>;
+  /**
+   * Closes the stream (the control plane marks the proxies offline) and the listener. Keys die with
+   * the process. With `deregister`, once nothing is served any more the proxies are also removed from
+   * the control plane (as kuma-dp does on a graceful shutdown): a proxy that is gone for good then no
+   * longer holds a rotation's gates. Returns how many could not be deregistered.
+   */
+  stop(options?: { deregister?: boolean }): Promise<void>;
 }
 
 const REGISTRATION_BATCH = 500;
@@ -254,17 +259,42 @@ export async function startDataplaneHost(options: DataplaneHostOptions): Promise
     stopTraffic: async () => {
       await traffic?.stop();
     },
-    stop: async () => {
+    stop: async (stopOptions) => {
       if (stopped) return;
       stopped = true;
       await traffic?.stop();
       acks.stop();
       applyInOrder.clear();
       await stream.close();
+      // Nothing is served after this: only then may the proxies leave the gates.
       await listener.close();
+      if (stopOptions?.deregister) await deregisterAll(client, options.mesh, proxies, log);
       log(`host ${hostId} stopped`);
     },
   };
+}
+
+const DEREGISTER_CONCURRENCY = 8;
+
+async function deregisterAll(client: DataplaneControlPlaneClient, mesh: string, proxies: readonly DataplaneProxy[], log: (line: string) => void): Promise<void> {
+  const failures: string[] = [];
+  let next = 0;
+  const work = async () => {
+    for (let proxy = proxies[next++]; proxy; proxy = proxies[next++]) {
+      try {
+        await client.deregisterProxy(mesh, proxy.name);
+      } catch (error) {
+        // A proxy the control plane no longer knows is as good as deregistered.
+        if (!(error instanceof ControlPlaneRequestError && error.status === 404)) failures.push(`${proxy.name}: ${errorMessage(error)}`);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: DEREGISTER_CONCURRENCY }, work));
+  log(
+    failures.length === 0
+      ? `deregistered ${proxies.length} proxies`
+      : `deregistered ${proxies.length - failures.length} of ${proxies.length} proxies; the others stay registered (offline): ${failures.slice(0, 3).join('; ')}`,
+  );
 }
 
 function isReady(status: ProxyStatus): boolean {

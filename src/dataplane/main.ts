@@ -24,6 +24,8 @@ export interface DataplanesCommandOptions {
   print?: (line: string) => void;
   /** Resolves when the command should stop. Default: the first SIGINT or SIGTERM. */
   until?: Promise<unknown>;
+  /** Leave the proxies registered (offline) when stopping, e.g. for a restart under the same names. Default: deregister them. */
+  keepRegistered?: boolean;
 }
 
 export function statusLine(host: DataplaneHost): string {
@@ -73,7 +75,7 @@ export async function runDataplanesCommand(options: DataplanesCommandOptions): P
     clearInterval(timer);
     print(statusLine(host));
     await metrics?.stop();
-    await host.stop();
+    await host.stop({ deregister: !options.keepRegistered });
   }
   return 0;
 }

@@ -170,7 +170,7 @@ test('when the control plane restarts, the host reconnects, re-registers with th
   expect(host.stats()).toMatchObject({ failed: 0 });
 });
 
-test('the dataplanes command prints status lines until told to stop, and never a key', async () => {
+test('the dataplanes command prints status lines until told to stop, never a key, and deregisters its proxies on the way out', async () => {
   await putMesh({ type: 'Mesh', name: 'command', mtls: { enabledBackend: 'ca-1', backends: [{ name: 'ca-1', type: 'builtin' }] } });
   const lines: string[] = [];
   let stop: () => void = () => undefined;
@@ -191,7 +191,26 @@ test('the dataplanes command prints status lines until told to stop, and never a
   stop();
   expect(await exitCode).toBe(0);
   expect(lines.at(-1)).toMatch(/host .* stopped/);
+  expect(lines).toContain('deregistered 4 proxies');
   expect(lines.join('\n')).not.toMatch(/PRIVATE KEY|dataplane-test-token/);
+  // Gone for good, not merely offline: a rotation's gates no longer wait for them.
+  const { json } = await api('GET', '/meshes/command/dataplanes');
+  expect(json).toMatchObject({ total: 0 });
+});
+
+test('the dataplanes command with keepRegistered leaves its proxies registered, offline', async () => {
+  await putMesh({ type: 'Mesh', name: 'kept', mtls: { enabledBackend: 'ca-1', backends: [{ name: 'ca-1', type: 'builtin' }] } });
+  const lines: string[] = [];
+  let stop: () => void = () => undefined;
+  const until = new Promise<void>((resolve) => (stop = resolve));
+  const exitCode = runDataplanesCommand({ count: 2, mesh: 'kept', controlPlaneUrl: controlPlane.url, token: TOKEN, namePrefix: 'kept', statusIntervalMs: 100, print: (line) => lines.push(line), until, keepRegistered: true });
+  await waitFor(() => lines.some((line) => line.startsWith('ready 2/2')), 30_000);
+  stop();
+  expect(await exitCode).toBe(0);
+  await waitFor(async () => {
+    const { json } = await api('GET', '/mesh-insights/kept');
+    return (json as { dataplanes?: { online?: number; offline?: number } }).dataplanes?.offline === 2;
+  }, 30_000);
 });
 
 test('1,000 proxies in one host become ready (timing printed)', async () => {
