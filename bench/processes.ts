@@ -60,10 +60,12 @@ export async function startCliProcess(args: string[], env: NodeJS.ProcessEnv, re
   // `exited` never rejects.
   void exited.then(() => running.delete(child));
 
+  // The command's name for messages, past a leading `--kubeconfig FILE`.
+  const command = args.find((arg, i) => !arg.startsWith('-') && args[i - 1] !== '--kubeconfig');
   const readyLine = await new Promise<string>((resolve, reject) => {
     let buffered = '';
-    const timer = setTimeout(() => fail(new Error(`ca-rotate ${args[0]} not ready after ${START_TIMEOUT_MS / 1000} s (log: ${logFile})`)), START_TIMEOUT_MS);
-    const onExit = (code: number | null) => fail(new Error(`ca-rotate ${args[0]} exited with code ${code} before it was ready (log: ${logFile})`));
+    const timer = setTimeout(() => fail(new Error(`ca-rotate ${command} not ready after ${START_TIMEOUT_MS / 1000} s (log: ${logFile})`)), START_TIMEOUT_MS);
+    const onExit = (code: number | null) => fail(new Error(`ca-rotate ${command} exited with code ${code} before it was ready (log: ${logFile})`));
     const onData = (chunk: Buffer) => {
       fs.appendFileSync(logFile, chunk);
       buffered += chunk.toString('utf8');
@@ -116,17 +118,19 @@ export async function startCliProcess(args: string[], env: NodeJS.ProcessEnv, re
 
 /**
  * `ca-rotate control-plane` in a child process; plugs into `startLocalStack({ startControlPlane })`.
- * Pass the port and token of a control plane that died to restart it on the same store as it was.
+ * Pass the port and token of a control plane that died to restart it on the same store as it was;
+ * `kubernetes`: in Kubernetes mode against the API server of that kubeconfig.
  */
 export async function startControlPlaneProcess(
   settings: ControlPlaneSettings,
   logFile: string,
   same?: { port: number; token: string },
+  kubernetes?: { kubeconfig: string },
 ): Promise<RunningControlPlane & { process: CliProcess }> {
   const token = same?.token ?? randomBytes(24).toString('base64url');
   const port = same?.port ?? (await freePort());
   const started = await startCliProcess(
-    ['control-plane', '--db', settings.dbFile, '--port', String(port)],
+    [...(kubernetes ? ['--kubeconfig', kubernetes.kubeconfig] : []), 'control-plane', '--db', settings.dbFile, '--port', String(port)],
     {
       CA_ROTATE_CP_TOKEN: token,
       ...(settings.temporal ? { TEMPORAL_ADDRESS: settings.temporal.address, TEMPORAL_NAMESPACE: settings.temporal.namespace } : {}),

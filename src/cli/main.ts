@@ -128,7 +128,7 @@ export function buildProgram(run: (action: () => Promise<number>) => Promise<voi
   program
     .command('control-plane')
     .description('run the embedded control plane (Kuma-compatible API)')
-    .option('--db <file>', 'SQLite store', 'ca-rotate-cp.db')
+    .option('--db <file>', 'SQLite store (Kubernetes mode: where the token, signing key and TLS files go; Meshes and Secrets stay in memory)', 'ca-rotate-cp.db')
     .option('--port <port>', 'API port (Kuma: 5681)', port, 5681)
     .option('--host <address>', 'listen address', '127.0.0.1')
     .option('--show-token', 'print the API token if this start generated it')

@@ -31,6 +31,12 @@ export interface MeshMaterial {
   rootFingerprints: Map<string, string[]>;
 }
 
+/**
+ * Stores a Secret a backend generates where Secrets live when the store only mirrors them (Kubernetes
+ * mode): creates it only if absent and returns what is stored afterwards (first writer wins).
+ */
+export type GeneratedSecretWriter = (mesh: string, name: string, data: Buffer) => Promise<Buffer>;
+
 export class CaAccess {
   private readonly materials = new Map<string, { key: string; material: Promise<MeshMaterial> }>();
   private readonly issuers = new Map<string, Promise<Issuer>>();
@@ -41,13 +47,22 @@ export class CaAccess {
     private readonly store: ControlPlaneStore,
     readonly registry: CaRegistry,
     private readonly vaultDefaults: { address?: string; token?: string } | undefined,
+    /** Undefined: the store is where Secrets live. */
+    private readonly generatedSecrets?: GeneratedSecretWriter,
   ) {}
 
   context(mesh: string): CaContext {
     const store = this.store;
+    const writer = this.generatedSecrets;
     const secrets: SecretStore = {
       get: async (m, name) => store.secrets.get(m, name),
-      putIfAbsent: async (m, name, data) => store.secrets.putIfAbsent(m, name, data, new Date().toISOString()),
+      putIfAbsent: async (m, name, data) => {
+        if (!writer) return store.secrets.putIfAbsent(m, name, data, new Date().toISOString());
+        const stored = await writer(m, name, data);
+        // The watch brings it too, later: the next read must see it now.
+        store.secrets.put(m, name, stored, new Date().toISOString());
+        return stored;
+      },
     };
     return { mesh, secrets, vaultDefaults: this.vaultDefaults };
   }

@@ -53,7 +53,8 @@ export async function runControlPlaneCommand(options: ControlPlaneCommandOptions
         ? { certFile: options.tlsCert, keyFile: options.tlsKey, caFile: options.tlsCa }
         : { generate: true, names: [...(options.tlsNames ?? []), ...(options.host && !['0.0.0.0', '::'].includes(options.host) ? [options.host] : [])] },
   });
-  process.stdout.write(`control plane listening on ${running.url} (store ${dbFile})\n`);
+  const where = options.mode ? `state files next to ${dbFile}; Meshes and Secrets held in memory` : `store ${dbFile}`;
+  process.stdout.write(`control plane listening on ${running.url} (${where})\n`);
   if (running.tokenFile) {
     process.stdout.write(`API token in ${running.tokenFile} (use it as CA_ROTATE_CP_TOKEN)\n`);
     if (options.showToken && running.tokenGenerated) process.stdout.write(`API token: ${running.token}\n`);

@@ -20,7 +20,7 @@ import { ApiError, badRequest, notFound, parseBody, parseIfMatch, readJson, send
 import { type CertificateIssuance, IssuanceError } from './issuance';
 import type { MeshWriter } from './mesh-writes';
 import type { ControlPlaneMetrics } from './metrics';
-import { header, meshName, resourceName, route, type Request, type Route } from './route-kit';
+import { header, kubernetesReadOnly, meshName, resourceName, resourceWrite, route, type Request, type Route } from './route-kit';
 import { guardSecretDelete, guardSecretWrite } from './secret-guards';
 import type { ControlPlaneStore, DataplaneRow } from './store';
 import { errorMessage } from '../mesh/errors';
@@ -38,6 +38,8 @@ export interface ApiDeps {
   metrics: ControlPlaneMetrics;
   /** `GET /metrics` readable without a token. */
   publicMetrics: boolean;
+  /** Meshes and Secrets live elsewhere (Kubernetes mode): their writes are refused as kuma-cp on Kubernetes refuses them. */
+  resourcesReadOnly: boolean;
   authority: TokenAuthority;
   log: (line: string) => void;
 }
@@ -84,7 +86,7 @@ const ROUTES: Route<ApiDeps>[] = [
     if (!stored) throw notFound(`mesh "${params[0]}" does not exist`);
     sendJson(res, 200, servedMesh(stored), { etag: `"${stored.version}"` });
   }),
-  route('PUT', '/meshes/{name}', async (deps, { req, res, url, params, credential }) => {
+  resourceWrite('PUT', '/meshes/{name}', async (deps, { req, res, url, params, credential }) => {
     const name = meshName(params[0]);
     const result = await deps.meshes.put({
       name,
@@ -103,7 +105,7 @@ const ROUTES: Route<ApiDeps>[] = [
     }
     sendJson(res, result.created ? 201 : 200, {}, { etag: `"${result.version}"` });
   }),
-  route('DELETE', '/meshes/{name}', ({ store }, { res, params }) => {
+  resourceWrite('DELETE', '/meshes/{name}', ({ store }, { res, params }) => {
     if (!store.deleteMesh(meshName(params[0]))) throw notFound(`mesh "${params[0]}" does not exist`);
     sendJson(res, 200, {});
   }),
@@ -133,7 +135,7 @@ const ROUTES: Route<ApiDeps>[] = [
     if (!data || !meta) throw notFound(`secret "${name}" does not exist in mesh "${mesh}"`);
     sendJson(res, 200, { type: 'Secret', mesh, ...meta, data: encodeBase64(data) });
   }),
-  route('PUT', '/meshes/{mesh}/secrets/{name}', async ({ store, ca }, { req, res, params }) => {
+  resourceWrite('PUT', '/meshes/{mesh}/secrets/{name}', async ({ store, ca }, { req, res, params }) => {
     const [mesh, name] = [meshName(params[0]), resourceName(params[1], 'name')];
     const secret = parseBody(SecretSchema, withoutServerMeta(await readJson(req)), 'Secret');
     const causes = [
@@ -149,7 +151,7 @@ const ROUTES: Route<ApiDeps>[] = [
     ca.secretsChanged(mesh);
     sendJson(res, created ? 201 : 200, {});
   }),
-  route('DELETE', '/meshes/{mesh}/secrets/{name}', ({ store, ca }, { res, params }) => {
+  resourceWrite('DELETE', '/meshes/{mesh}/secrets/{name}', ({ store, ca }, { res, params }) => {
     const [mesh, name] = [meshName(params[0]), resourceName(params[1], 'name')];
     guardSecretDelete(store.meshes.get(mesh)?.mesh, name);
     if (!store.secrets.delete(mesh, name)) throw notFound(`secret "${name}" does not exist in mesh "${mesh}"`);
@@ -193,23 +195,30 @@ const ROUTES: Route<ApiDeps>[] = [
   ...DP_ROUTES,
 ];
 
+const READ_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
 export async function handleRequest(deps: ApiDeps, req: IncomingMessage, res: ServerResponse): Promise<void> {
   try {
     const url = requestUrl(req);
     let methodAllowed = true;
+    let resourcePath = false;
     for (const candidate of ROUTES) {
       const match = candidate.pattern.exec(url.pathname);
       if (!match) continue;
+      resourcePath ||= candidate.writesResource === true;
       if (candidate.method !== req.method) {
         methodAllowed = false;
         continue;
       }
       const credential = authorize(deps.authority, req, url, { publicMetrics: deps.publicMetrics });
+      if (candidate.writesResource && deps.resourcesReadOnly) throw kubernetesReadOnly();
       const params = match.slice(1).map(decodePathSegment);
       await candidate.handle(deps, { req, res, url, params, credential });
       return;
     }
     authorize(deps.authority, req, url, { publicMetrics: deps.publicMetrics });
+    // Any other write of a Mesh or a Secret (PATCH, POST) gets the same answer as PUT and DELETE.
+    if (!methodAllowed && resourcePath && deps.resourcesReadOnly && !READ_METHODS.has(req.method ?? '')) throw kubernetesReadOnly();
     throw methodAllowed ? notFound(`no route for ${url.pathname}`) : new ApiError(405, 'Method Not Allowed', `${req.method} is not allowed on ${url.pathname}`);
   } catch (err) {
     if (res.headersSent) {

@@ -21,7 +21,7 @@ import { ControlPlaneMetrics, type ProxyCount } from './metrics';
 import { controlPlaneIndex, handleRequest } from './routes';
 import { TokenAuthority, loadOrCreateSigningKey } from './credentials';
 import { readPrivateFile, writePrivateFileExclusive } from './private-files';
-import { SecretCipher, StoreKeyError, loadSecretKey } from './secret-crypto';
+import { SECRET_KEY_BYTES, SecretCipher, StoreKeyError, loadSecretKey } from './secret-crypto';
 import { ControlPlaneStore } from './store';
 import { type StoreLock, lockStore } from './store-lock';
 
@@ -66,10 +66,16 @@ export interface ControlPlaneParts {
 
 /**
  * A control plane whose Meshes and Secrets live elsewhere (Kubernetes mode): it says where proxy
- * changes go instead of the ack relay, and runs beside the API from start to stop.
+ * changes go instead of the ack relay, and runs beside the API from start to stop. Its store is held
+ * in memory only, filled by `start` on every start; the REST API refuses writes of Meshes and Secrets.
  */
 export interface ControlPlaneMode {
   proxyChanges(store: ControlPlaneStore): ProxyChangeSink;
+  /**
+   * Stores a Secret a CA backend generates (builtin's CA) where the mode keeps Secrets, so that it
+   * outlives this process. Creates it only if absent; returns what is stored afterwards (first writer wins).
+   */
+  putSecretIfAbsent(mesh: string, name: string, data: Buffer): Promise<Buffer>;
   start(parts: ControlPlaneParts): Promise<void>;
   stop(): Promise<void>;
 }
@@ -128,15 +134,15 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
 }
 
 async function startOnLockedStore(options: ControlPlaneOptions, dbFile: string, lock: StoreLock, log: (line: string) => void): Promise<RunningControlPlane> {
-  const key = loadSecretKey({ explicit: options.secretKey, env: process.env.CA_ROTATE_SECRET_KEY, keyFile: keyFileFor(dbFile), storeExists: existsSync(dbFile) });
+  const mode = options.mode;
   const fromFile = options.token === undefined ? loadOrCreateToken(dbFile) : undefined;
   const token = options.token ?? (fromFile as { token: string }).token;
   const tokenFile = options.token === undefined ? tokenFileFor(dbFile) : undefined;
 
-  const store = new ControlPlaneStore(dbFile, new SecretCipher(key));
+  const store = mode ? memoryStore(dbFile, log) : new ControlPlaneStore({ file: dbFile }, new SecretCipher(loadStoreKey(options, dbFile)));
   store.dataplanes.markAllOffline(new Date().toISOString());
-  const ca = new CaAccess(store, options.caRegistry ?? caRegistry, options.vault);
-  const relay = options.mode?.proxyChanges(store) ?? new AckRelay(options.temporal, log, (mesh) => store.dataplanes.onlineStatesConverged(mesh));
+  const ca = new CaAccess(store, options.caRegistry ?? caRegistry, options.vault, mode && ((mesh, name, data) => mode.putSecretIfAbsent(mesh, name, data)));
+  const relay = mode?.proxyChanges(store) ?? new AckRelay(options.temporal, log, (mesh) => store.dataplanes.onlineStatesConverged(mesh));
   const delivery = new Delivery(store, ca, ({ rows, seqs }) => relay.proxiesChanged(rows, seqs), log);
   const metrics = new ControlPlaneMetrics(() => proxyCounts(store));
   const issuance = new CertificateIssuance(store, ca, delivery, log, (observation) => metrics.issuance(observation));
@@ -145,7 +151,8 @@ async function startOnLockedStore(options: ControlPlaneOptions, dbFile: string, 
   const extras = [CONTROL_PLANE_EXTRAS.meshVersions, CONTROL_PLANE_EXTRAS.reissue, ...(options.temporal ? [CONTROL_PLANE_EXTRAS.pushedAcks] : [])];
   const index = controlPlaneIndex({ version: CONTROL_PLANE_VERSION, extras, instanceId: `mesh-ca-rotator-${randomBytes(3).toString('hex')}` });
   const meshes = new MeshWriter(store, ca);
-  const deps = { store, ca, delivery, issuance, acks: new AckRecorder(store, ca), relay, meshes, index, authority, log, metrics, publicMetrics: options.publicMetrics ?? false };
+  const publicMetrics = options.publicMetrics ?? false;
+  const deps = { store, ca, delivery, issuance, acks: new AckRecorder(store, ca), relay, meshes, index, authority, log, metrics, publicMetrics, resourcesReadOnly: mode !== undefined };
 
   const tlsOption = options.tls ?? { generate: true as const, names: options.host && !['0.0.0.0', '::'].includes(options.host) ? [options.host] : [] };
   const tls = tlsOption === false ? undefined : await loadApiTls(dbFile, tlsOption);
@@ -185,7 +192,7 @@ async function startOnLockedStore(options: ControlPlaneOptions, dbFile: string, 
   // Proxies left over from the last run get their certificates checked right away.
   for (const stored of store.meshes.list()) issuance.kick(stored.mesh.name);
   try {
-    await options.mode?.start({ store, ca, delivery, issuance, meshes, log });
+    await mode?.start({ store, ca, delivery, issuance, meshes, log });
   } catch (err) {
     server.close();
     throw err;
@@ -201,7 +208,7 @@ async function startOnLockedStore(options: ControlPlaneOptions, dbFile: string, 
     caFile: tls?.caFile,
     stop() {
       stopping ??= (async () => {
-        await options.mode?.stop();
+        await mode?.stop();
         issuance.stop();
         delivery.close();
         server.closeAllConnections();
@@ -215,6 +222,19 @@ async function startOnLockedStore(options: ControlPlaneOptions, dbFile: string, 
       return stopping;
     },
   };
+}
+
+function loadStoreKey(options: ControlPlaneOptions, dbFile: string): Buffer {
+  return loadSecretKey({ explicit: options.secretKey, env: process.env.CA_ROTATE_SECRET_KEY, keyFile: keyFileFor(dbFile), storeExists: existsSync(dbFile) });
+}
+
+/**
+ * The store of a control plane whose Meshes and Secrets live elsewhere: in memory only, rebuilt from
+ * their source on every start, so no copy of them is left on disk. Its key lives as long as the process.
+ */
+function memoryStore(dbFile: string, log: (line: string) => void): ControlPlaneStore {
+  if (existsSync(dbFile)) log(`${dbFile} is not used in this mode (Meshes and Secrets are held in memory only): delete it if an earlier version left it`);
+  return new ControlPlaneStore({ memory: true }, new SecretCipher(randomBytes(SECRET_KEY_BYTES)));
 }
 
 /** One aggregate query per mesh: a scrape never reads every proxy row. */

@@ -1,7 +1,7 @@
 /**
- * The control plane's durable state in one SQLite file (WAL), in parts by what they hold: meshes
- * with every version kept, secrets encrypted at rest, data plane proxies with their certificates and
- * insights, and the fingerprints that map what a proxy reports back to backend names.
+ * The control plane's state in one SQLite file (WAL), or only in memory (Kubernetes mode), in parts by
+ * what they hold: meshes with every version kept, secrets encrypted at rest, data plane proxies with
+ * their certificates and insights, and the fingerprints that map what a proxy reports back to backend names.
  * Synchronous (better-sqlite3); every multi-row write runs in one transaction.
  */
 import Database from 'better-sqlite3';
@@ -26,14 +26,22 @@ export class ControlPlaneStore {
   readonly dataplanes: DataplaneStore;
   readonly fingerprints: FingerprintStore;
 
-  constructor(file: string, cipher: SecretCipher) {
+  /**
+   * `file`: the durable store (created 0600, never through a link). `memory`: nothing on disk, for a
+   * control plane whose Meshes and Secrets live elsewhere and are read again on every start.
+   */
+  constructor(location: { file: string } | { memory: true }, cipher: SecretCipher) {
+    const file = 'file' in location ? location.file : undefined;
     // SQLite gives the WAL and shared-memory files the database file's mode: 0600 for all three.
-    for (const part of [file, `${file}-wal`, `${file}-shm`]) refuseSymlink(part, 'store file');
-    if (!existsSync(file)) closeSync(openSync(file, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600));
-    this.db = new Database(file);
-    this.db.pragma('journal_mode = WAL');
-    this.db.pragma('synchronous = NORMAL');
-    this.db.pragma('busy_timeout = 5000');
+    const parts = file ? [file, `${file}-wal`, `${file}-shm`] : [];
+    for (const part of parts) refuseSymlink(part, 'store file');
+    if (file && !existsSync(file)) closeSync(openSync(file, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600));
+    this.db = new Database(file ?? ':memory:');
+    if (file) {
+      this.db.pragma('journal_mode = WAL');
+      this.db.pragma('synchronous = NORMAL');
+      this.db.pragma('busy_timeout = 5000');
+    }
     this.db.exec(MESH_SCHEMA + SECRET_SCHEMA + DATAPLANE_SCHEMA + FINGERPRINT_SCHEMA);
     migrateMeshSchema(this.db);
     this.store = new StoreDb(this.db);
@@ -41,9 +49,10 @@ export class ControlPlaneStore {
     this.dataplanes = new DataplaneStore(this.store, this.fingerprints);
     this.secrets = new SecretStore(this.store, cipher);
     this.meshes = new MeshStore(this.store, (mesh) => this.dataplanes.meshChanged(mesh));
-    for (const part of [file, `${file}-wal`, `${file}-shm`]) if (existsSync(part)) chmodSync(part, 0o600);
+    for (const part of parts) if (existsSync(part)) chmodSync(part, 0o600);
     try {
-      this.secrets.verifyKey(file);
+      // A new in-memory store holds nothing sealed under another key: only a file can mismatch.
+      if (file) this.secrets.verifyKey(file);
     } catch (err) {
       this.db.close();
       throw err;

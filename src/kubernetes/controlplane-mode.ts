@@ -1,14 +1,24 @@
 /**
  * Our control plane in Kubernetes mode, like kuma-cp on Kubernetes: Meshes and Secrets are watched in
- * the API server (the source of truth; the store keeps a copy for the control plane's own use), every
- * proxy gets a Dataplane and a DataplaneInsight resource, and Mesh edits are checked by a validating
- * admission webhook that runs the same gate as the REST API's PUT.
+ * the API server (the source of truth; the control plane holds them in memory only, relisted on every
+ * start), a builtin backend's generated CA is stored there as Secrets, every proxy gets a Dataplane and
+ * a DataplaneInsight resource, and Mesh edits are checked by a validating admission webhook that runs
+ * the same gate as the REST API's PUT.
  */
 import type { ProxyChange, ProxyChangeSink } from '../controlplane/ack-relay';
 import { ApiError } from '../controlplane/http-util';
 import type { ControlPlaneMode, ControlPlaneParts } from '../controlplane/server';
 import type { ControlPlaneStore, DataplaneRow } from '../controlplane/store';
-import { type KubernetesConnection, KubernetesConflictError, isObjectNotFound, kubeCall, kubernetesError } from './connection';
+import {
+  type KubernetesConnection,
+  KubernetesConflictError,
+  KubernetesPermanentError,
+  KubernetesTransientError,
+  isObjectNotFound,
+  kubeCall,
+  kubeGet,
+  kubernetesError,
+} from './connection';
 import { ListWatch } from './list-watch';
 import { type MeshWebhook, startMeshWebhook } from './admission-webhook';
 import {
@@ -22,6 +32,7 @@ import {
   type SecretObject,
   SecretObjectSchema,
   kumaSecretMesh,
+  kumaSecretObject,
   meshFromObject,
 } from './resources';
 import { KUMA_SECRET_TYPE } from '../mesh/documents';
@@ -99,6 +110,31 @@ export class KubernetesControlPlaneMode implements ControlPlaneMode {
     parts.log(`kubernetes mode: watching meshes and secrets (${namespace}) at ${connection.server}${this.webhook ? `, admission webhook at ${this.webhook.url}` : ''}`);
   }
 
+  /**
+   * A builtin backend's CA as kuma-cp on Kubernetes keeps it: a Secret in the control plane's namespace.
+   * Created only if absent; when another writer (a previous run, another replica) got there first, its
+   * value is what counts.
+   */
+  async putSecretIfAbsent(mesh: string, name: string, data: Buffer): Promise<Buffer> {
+    const { connection } = this.options;
+    const namespace = connection.namespace;
+    const action = { resource: 'secrets', name, namespace };
+    for (let attempt = 0; attempt < 3; attempt++) {
+      try {
+        const body = kumaSecretObject(mesh, name, namespace, data.toString('base64'));
+        await kubeCall(connection, { ...action, verb: 'create' }, () => connection.core.createNamespacedSecret({ namespace, body }));
+        return data;
+      } catch (err) {
+        if (!(err instanceof KubernetesConflictError)) throw err;
+      }
+      const existing = await kubeGet(connection, { ...action, verb: 'get' }, () => connection.core.readNamespacedSecret({ name, namespace }));
+      // Deleted between our create and our read: create again.
+      if (existing === undefined) continue;
+      return storedSecretValue(existing, mesh, name, namespace);
+    }
+    throw new KubernetesTransientError(`secret ${namespace}/${name} was created and deleted under us repeatedly`);
+  }
+
   async stop(): Promise<void> {
     this.stopped = true;
     await this.webhook?.stop();
@@ -144,6 +180,19 @@ export class KubernetesControlPlaneMode implements ControlPlaneMode {
       }, MESH_RETRY_MS).unref();
     }
   }
+}
+
+/** The value of a Secret someone else created under the name we wanted, when it is the Kuma Secret we expect. */
+function storedSecretValue(found: unknown, mesh: string, name: string, namespace: string): Buffer {
+  const parsed = SecretObjectSchema.safeParse(found);
+  const owner = parsed.success ? kumaSecretMesh(parsed.data) : undefined;
+  const value = parsed.success ? parsed.data.data?.value : undefined;
+  if (owner !== mesh || value === undefined) {
+    throw new KubernetesPermanentError(
+      `secret ${namespace}/${name} exists but is not a ${KUMA_SECRET_TYPE} Secret of mesh "${mesh}" with data.value: remove it or use another backend name`,
+    );
+  }
+  return Buffer.from(value, 'base64');
 }
 
 /**
