@@ -88,7 +88,7 @@ export class KubernetesControlPlaneMode implements ControlPlaneMode {
         );
         return { items: listed.items, resourceVersion: listed.metadata?.resourceVersion ?? '' };
       },
-      onSync: (items) => items.forEach((item) => this.secretChanged('MODIFIED', item)),
+      onSync: (items) => this.secretsListed(items),
       onEvent: (type, item) => this.secretChanged(type, item),
       log: parts.log,
     });
@@ -100,6 +100,9 @@ export class KubernetesControlPlaneMode implements ControlPlaneMode {
       schema: MeshObjectSchema,
       list: () => listKumaObjects(connection, MESHES),
       onSync: async (items) => {
+        // Deleted while the watch was down: the listing is the whole truth.
+        const listed = new Set(items.map((item) => item.metadata.name));
+        for (const { mesh } of parts.store.meshes.list()) if (!listed.has(mesh.name)) this.meshGone(mesh.name);
         for (const item of items) await this.meshChanged('MODIFIED', item);
       },
       onEvent: (type, item) => this.meshChanged(type, item),
@@ -142,16 +145,42 @@ export class KubernetesControlPlaneMode implements ControlPlaneMode {
     await this.secretsWatch?.stop();
   }
 
+  /** The complete set after a (re)listing: Secrets deleted while the watch was down go too. */
+  private secretsListed(items: SecretObject[]): void {
+    const parts = this.parts;
+    if (!parts) return;
+    const listed = new Set(items.flatMap((item) => (kumaSecretMesh(item) ? [`${kumaSecretMesh(item)}/${item.metadata.name}`] : [])));
+    for (const { mesh } of parts.store.meshes.list()) {
+      for (const secret of parts.store.secrets.list(mesh.name)) {
+        if (listed.has(`${mesh.name}/${secret.name}`)) continue;
+        parts.store.secrets.delete(mesh.name, secret.name);
+        parts.ca.secretsChanged(mesh.name);
+      }
+    }
+    for (const item of items) this.secretChanged('MODIFIED', item);
+  }
+
   private secretChanged(type: string, object: SecretObject): void {
     const parts = this.parts;
     const mesh = kumaSecretMesh(object);
     if (!parts || !mesh) return;
+    const name = object.metadata.name;
     if (type === 'DELETED') {
-      parts.store.secrets.delete(mesh, object.metadata.name);
+      if (parts.store.secrets.delete(mesh, name)) parts.ca.secretsChanged(mesh);
       return;
     }
     const value = object.data?.value;
-    if (value !== undefined) parts.store.secrets.put(mesh, object.metadata.name, Buffer.from(value, 'base64'), new Date().toISOString());
+    if (value === undefined) return;
+    const data = Buffer.from(value, 'base64');
+    if (parts.store.secrets.get(mesh, name)?.equals(data)) return;
+    parts.store.secrets.put(mesh, name, data, new Date().toISOString());
+    // Roots and issuers cached from the old value are stale now (a replaced provided CA, say).
+    parts.ca.secretsChanged(mesh);
+  }
+
+  private meshGone(name: string): void {
+    this.latestMeshes.delete(name);
+    this.parts?.store.deleteMesh(name);
   }
 
   private async meshChanged(type: string, object: MeshObject): Promise<void> {
@@ -160,8 +189,7 @@ export class KubernetesControlPlaneMode implements ControlPlaneMode {
     const name = object.metadata.name;
     this.latestMeshes.set(name, object);
     if (type === 'DELETED') {
-      this.latestMeshes.delete(name);
-      parts.store.deleteMesh(name);
+      this.meshGone(name);
       return;
     }
     try {
