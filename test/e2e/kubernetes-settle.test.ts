@@ -99,6 +99,7 @@ describeWhenAvailable('the settle rule on watched DataplaneInsights (real API se
       const believed = await waitFor('the settled insight', () => recorded.find((r) => r.atMs >= stepAt && r.supportedBackends.includes('ca-2')));
       // Never believed inside the window; believed after it from a listing (the insight was not written again).
       expect(recorded.filter((r) => r.atMs >= stepAt && r.atMs < stepAt + SETTLE_MS - TIMESTAMP_RESOLUTION_MS && r.supportedBackends.length > 0)).toEqual([]);
+      console.log(`settle window ${SETTLE_MS} ms: early insight held as unknown after ${held.atMs - stepAt} ms, believed after ${believed.atMs - stepAt} ms`);
       expect(believed.atMs - stepAt).toBeGreaterThanOrEqual(SETTLE_MS - TIMESTAMP_RESOLUTION_MS);
       expect(believed.seq).toBeGreaterThan(held.seq);
       expect(held.seq).toBeGreaterThan(before.seq);
