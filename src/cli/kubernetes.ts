@@ -1,8 +1,8 @@
 /** Kubernetes mode for the CLI's long-running commands and the demo: the control plane's mode, a local cluster. */
 import type { ControlPlaneMode } from '../controlplane/server';
 import { type KubernetesDevCluster, findKubernetesBinaries, provideKubeApiServer, startKubernetesDevCluster } from '../devstack/kubernetes';
-import { CRD_DIR, type Manifest, RBAC_MANIFEST, applyObjects, readManifests } from '../kubernetes/manifests';
-import { type KubernetesSettings, KubernetesPermanentError, connectKubernetes } from '../kubernetes/connection';
+import { CONTROL_PLANE_RBAC_MANIFEST, CRD_DIR, type Manifest, RBAC_MANIFEST, applyObjects, readManifests } from '../kubernetes/manifests';
+import { CONTROL_PLANE_RBAC_FILE, type KubernetesSettings, KubernetesPermanentError, connectKubernetes } from '../kubernetes/connection';
 import { KubernetesControlPlaneMode, type KubernetesModeOptions } from '../kubernetes/controlplane-mode';
 import { CliError, EXIT_REFUSED } from './errors';
 
@@ -12,7 +12,7 @@ export function controlPlaneMode(
 ): { mode: ControlPlaneMode; describe(): string } {
   let connection;
   try {
-    connection = connectKubernetes(settings);
+    connection = connectKubernetes({ ...settings, rbacFile: CONTROL_PLANE_RBAC_FILE });
   } catch (err) {
     throw err instanceof KubernetesPermanentError ? new CliError(err.message, EXIT_REFUSED) : err;
   }
@@ -27,6 +27,8 @@ export function controlPlaneMode(
 
 /** The user the worker runs as in the demo and the tests, bound to exactly deploy/kubernetes/rbac.yaml. */
 export const WORKER_USER = 'mesh-ca-rotator-worker';
+/** The user our control plane runs as in the demo and the tests, bound to exactly deploy/kubernetes/control-plane-rbac.yaml. */
+export const CONTROL_PLANE_USER = 'mesh-ca-rotator-control-plane';
 
 export function userBindings(user: string, clusterRole: string, role: string, namespace: string): Manifest[] {
   const subjects = [{ kind: 'User', apiGroup: 'rbac.authorization.k8s.io', name: user }];
@@ -47,7 +49,7 @@ export async function startKubernetesForStack(options: {
   users?: string[];
   /** More objects to apply once the CRDs and RBAC are in (given the RBAC manifest's objects). */
   extraObjects?: (rbac: Manifest[], namespace: string) => Manifest[];
-}): Promise<{ cluster: KubernetesDevCluster; workerKubeconfig: string; startMs: number }> {
+}): Promise<{ cluster: KubernetesDevCluster; workerKubeconfig: string; controlPlaneKubeconfig: string; startMs: number }> {
   let binaries = findKubernetesBinaries();
   if (!binaries.kubeApiServer && binaries.etcd) {
     options.log('building kube-apiserver (first time only, about 10 minutes)');
@@ -59,7 +61,7 @@ export async function startKubernetesForStack(options: {
   const cluster = await startKubernetesDevCluster({
     kubeApiServer: binaries.kubeApiServer,
     etcd: binaries.etcd,
-    users: [WORKER_USER, ...(options.users ?? [])].map((name) => ({ name })),
+    users: [WORKER_USER, CONTROL_PLANE_USER, ...(options.users ?? [])].map((name) => ({ name })),
     startTimeoutMs: 180_000,
   });
   const startMs = Date.now() - started;
@@ -71,10 +73,12 @@ export async function startKubernetesForStack(options: {
     await applyObjects(admin, [
       ...readManifests(CRD_DIR),
       ...rbac,
+      ...readManifests(CONTROL_PLANE_RBAC_MANIFEST),
       ...userBindings(WORKER_USER, 'mesh-ca-rotator', 'mesh-ca-rotator-secrets', admin.namespace),
+      ...userBindings(CONTROL_PLANE_USER, 'mesh-ca-rotator-control-plane', 'mesh-ca-rotator-control-plane-secrets', admin.namespace),
       ...(options.extraObjects?.(rbac, admin.namespace) ?? []),
     ]);
-    return { cluster, workerKubeconfig: cluster.kubeconfigFor(WORKER_USER), startMs };
+    return { cluster, workerKubeconfig: cluster.kubeconfigFor(WORKER_USER), controlPlaneKubeconfig: cluster.kubeconfigFor(CONTROL_PLANE_USER), startMs };
   } catch (err) {
     await cluster.stop();
     throw err;

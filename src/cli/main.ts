@@ -177,6 +177,8 @@ export function buildProgram(run: (action: () => Promise<number>) => Promise<voi
           if (err instanceof StoreLockedError) throw new CliError(err.message);
           // A missing or wrong key, a linked key file: one line, no stack.
           if (err instanceof Error && (err.name === 'StoreKeyError' || err.name === 'PrivateFileError')) throw new CliError(err.message, EXIT_UNEXPECTED);
+          // Kubernetes mode: no kubeconfig, a rejected token, a missing verb or CRD; nothing was started.
+          if (err instanceof Error && err.name === 'KubernetesPermanentError') throw new CliError(err.message, EXIT_REFUSED);
           throw err;
         }
         return 0;

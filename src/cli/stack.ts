@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { insightSettleMsFor, kubernetesMeshTarget, meshTargetFor, rotationActivitiesFor } from '../activities';
 import { InsightWatcher } from '../activities/insight-watcher';
-import { type KubernetesConnection, connectKubernetes } from '../kubernetes/connection';
+import { CONTROL_PLANE_RBAC_FILE, type KubernetesConnection, connectKubernetes } from '../kubernetes/connection';
 import { KubernetesControlPlaneMode } from '../kubernetes/controlplane-mode';
 import { KubernetesInsightWatcher } from '../kubernetes/insight-watcher';
 import { applyObjects } from '../kubernetes/manifests';
@@ -63,8 +63,10 @@ export interface LocalStackOptions {
 }
 
 export interface KubernetesStackOptions {
-  /** For the control plane and the setup (kuma-cp has broad rights of its own on Kubernetes). */
-  controlPlaneKubeconfig: string;
+  /** For the setup, as an administrator with kubectl: namespaces, the Mesh, the target's Secrets. */
+  adminKubeconfig: string;
+  /** Our control plane's identity, e.g. one bound to deploy/kubernetes/control-plane-rbac.yaml; default the admin's. */
+  controlPlaneKubeconfig?: string;
   /** The worker's identity, e.g. one bound to deploy/kubernetes/rbac.yaml; default the control plane's. */
   workerKubeconfig?: string;
   /** The control plane's namespace (Secrets); default kuma-system. */
@@ -75,8 +77,9 @@ export interface KubernetesStackOptions {
 
 /** The Kubernetes side of a stack in Kubernetes mode. */
 export interface KubernetesStack {
-  /** The control plane's (admin) connection, also used for setup. */
+  /** The administrator's connection, for the setup. */
   admin: KubernetesConnection;
+  controlPlane: KubernetesConnection;
   worker: KubernetesConnection;
   /** Reads and writes the Mesh and Secrets as an administrator would (kubectl). */
   target: KubernetesMeshTarget;
@@ -164,7 +167,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const kubernetes = kube ? await prepareKubernetes(kube) : undefined;
     const kubernetesMode = (): KubernetesControlPlaneMode | undefined =>
       kube && kubernetes
-        ? new KubernetesControlPlaneMode({ connection: kubernetes.admin, dataplaneNamespace: kube.dataplaneNamespace ?? DEFAULT_DATAPLANE_NAMESPACE, webhook: {} })
+        ? new KubernetesControlPlaneMode({ connection: kubernetes.controlPlane, dataplaneNamespace: kube.dataplaneNamespace ?? DEFAULT_DATAPLANE_NAMESPACE, webhook: {} })
         : undefined;
     let mode = kubernetesMode();
     let controlPlane = options.startControlPlane
@@ -289,11 +292,14 @@ export const DEFAULT_DATAPLANE_NAMESPACE = 'kuma-demo';
 
 /** Connections, and the namespaces a Kuma install would have. The CRDs and RBAC are the caller's. */
 async function prepareKubernetes(options: KubernetesStackOptions): Promise<KubernetesStack> {
-  const admin = connectKubernetes({ kubeconfig: options.controlPlaneKubeconfig, namespace: options.namespace });
+  const admin = connectKubernetes({ kubeconfig: options.adminKubeconfig, namespace: options.namespace });
+  const controlPlane = options.controlPlaneKubeconfig
+    ? connectKubernetes({ kubeconfig: options.controlPlaneKubeconfig, namespace: options.namespace, rbacFile: CONTROL_PLANE_RBAC_FILE })
+    : admin;
   const worker = options.workerKubeconfig ? connectKubernetes({ kubeconfig: options.workerKubeconfig, namespace: options.namespace }) : admin;
   const namespaces = [admin.namespace, options.dataplaneNamespace ?? DEFAULT_DATAPLANE_NAMESPACE];
   await applyObjects(admin, namespaces.map((name) => ({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } })));
-  return { admin, worker, target: new KubernetesMeshTarget(admin), webhookUrl: undefined };
+  return { admin, controlPlane, worker, target: new KubernetesMeshTarget(admin), webhookUrl: undefined };
 }
 
 async function waitFor(what: string, probe: () => Promise<boolean>, timeoutMs: number): Promise<void> {

@@ -13,7 +13,9 @@ import { KUMA_GROUP, KUMA_VERSION } from './resources';
 import { errorMessage } from '../mesh/errors';
 
 export const DEFAULT_CONTROL_PLANE_NAMESPACE = 'kuma-system';
+/** The RBAC each party is granted in the repository: the worker (and `ca-rotate start`), and our control plane. */
 export const RBAC_FILE = 'deploy/kubernetes/rbac.yaml';
+export const CONTROL_PLANE_RBAC_FILE = 'deploy/kubernetes/control-plane-rbac.yaml';
 
 export interface KubernetesSettings {
   /** A kubeconfig file; default KUBECONFIG, then ~/.kube/config, then the in-cluster service account. */
@@ -21,6 +23,8 @@ export interface KubernetesSettings {
   context?: string;
   /** Where the control plane keeps its Secrets (Kuma's `kuma-system`). */
   namespace?: string;
+  /** Named in a "forbidden" error as what to grant; default the worker's RBAC_FILE. */
+  rbacFile?: string;
 }
 
 /** A failure retrying cannot fix (configuration, credentials, permissions, a missing CRD). */
@@ -63,6 +67,8 @@ export interface KubernetesConnection {
   server: string;
   context: string;
   namespace: string;
+  /** What to grant when the API server says forbidden. */
+  rbacFile: string;
   core: CoreV1Api;
   custom: CustomObjectsApi;
   authorization: AuthorizationV1Api;
@@ -104,6 +110,7 @@ export function connectKubernetes(settings: KubernetesSettings = {}): Kubernetes
     server: cluster.server,
     context: config.getCurrentContext(),
     namespace: settings.namespace ?? DEFAULT_CONTROL_PLANE_NAMESPACE,
+    rbacFile: settings.rbacFile ?? RBAC_FILE,
     core: config.makeApiClient(CoreV1Api),
     custom: config.makeApiClient(CustomObjectsApi),
     authorization: config.makeApiClient(AuthorizationV1Api),
@@ -151,7 +158,7 @@ function actionText(action: KubernetesAction): string {
 }
 
 /** One line for any failure of a request to the API server, typed by whether a retry can help. */
-export function kubernetesError(err: unknown, action: KubernetesAction, connection: Pick<KubernetesConnection, 'server' | 'context'>): Error {
+export function kubernetesError(err: unknown, action: KubernetesAction, connection: Pick<KubernetesConnection, 'server' | 'context' | 'rbacFile'>): Error {
   if (err instanceof KubernetesPermanentError || err instanceof KubernetesConflictError || err instanceof KubernetesTransientError) return err;
   if (!(err instanceof ApiException)) {
     const cause = err instanceof Error ? ((err as Error & { code?: string }).code ?? err.message) : String(err);
@@ -166,7 +173,7 @@ export function kubernetesError(err: unknown, action: KubernetesAction, connecti
       );
     case 403:
       return new KubernetesPermanentError(
-        `forbidden: missing RBAC verb "${action.verb}" on ${action.resource}${action.namespace ? ` in namespace ${action.namespace}` : ''} (${message}); grant it as in ${RBAC_FILE}`,
+        `forbidden: missing RBAC verb "${action.verb}" on ${action.resource}${action.namespace ? ` in namespace ${action.namespace}` : ''} (${message}); grant it as in ${connection.rbacFile}`,
       );
     case 404:
       if (!status?.details) {
@@ -186,10 +193,10 @@ export function kubernetesError(err: unknown, action: KubernetesAction, connecti
 }
 
 /**
- * An API server that has just started answers 403 until its RBAC caches have synced: a 403 counts
- * only once it has lasted this long (then it fails at once, naming the verb).
+ * An API server that has just started (or just been given a new binding) answers 403 until its RBAC
+ * caches have synced: a 403 counts only once it has lasted this long (then it fails at once, naming the verb).
  */
-const FORBIDDEN_CONFIRM_DELAYS_MS = [1_000, 2_000, 4_000];
+export const FORBIDDEN_CONFIRM_DELAYS_MS = [1_000, 2_000, 4_000];
 
 /** Runs one request, turning any failure into the one-line error above. */
 export async function kubeCall<T>(connection: KubernetesConnection, action: KubernetesAction, call: () => Promise<T>): Promise<T> {

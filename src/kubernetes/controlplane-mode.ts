@@ -20,6 +20,7 @@ import {
   kubernetesError,
 } from './connection';
 import { ListWatch } from './list-watch';
+import { CONTROL_PLANE_PERMISSIONS, checkPermissions } from './permissions';
 import { type MeshWebhook, startMeshWebhook } from './admission-webhook';
 import {
   DATAPLANES,
@@ -75,6 +76,8 @@ export class KubernetesControlPlaneMode implements ControlPlaneMode {
   async start(parts: ControlPlaneParts): Promise<void> {
     this.parts = parts;
     const { connection } = this.options;
+    // One line naming every missing verb now, rather than a watch that retries a 403 forever.
+    await checkPermissions(connection, CONTROL_PLANE_PERMISSIONS.filter((permission) => this.options.webhook || !permission.webhook));
     const namespace = connection.namespace;
     this.secretsWatch = new ListWatch({
       connection,

@@ -14,6 +14,7 @@ export type Manifest = KubernetesObject & Record<string, unknown>;
 export const DEPLOY_DIR = path.resolve(__dirname, '../../deploy/kubernetes');
 export const CRD_DIR = path.join(DEPLOY_DIR, 'crds');
 export const RBAC_MANIFEST = path.join(DEPLOY_DIR, 'rbac.yaml');
+export const CONTROL_PLANE_RBAC_MANIFEST = path.join(DEPLOY_DIR, 'control-plane-rbac.yaml');
 
 export function readManifests(file: string): Manifest[] {
   const files = fs.statSync(file).isDirectory()

@@ -75,11 +75,12 @@ async function builtinCaSecrets(admin: KubernetesConnection): Promise<{ cert: st
 describeWhenAvailable('Our control plane in Kubernetes mode', kubernetesMissing(), () => {
   let cluster: KubernetesDevCluster;
   let admin: KubernetesConnection;
+  let controlPlaneKubeconfig: string;
   let controlPlane: ControlPlaneProcess;
   let dataplanes: DataplaneHost | undefined;
 
   beforeAll(async () => {
-    ({ cluster } = await startTestCluster());
+    ({ cluster, controlPlaneKubeconfig } = await startTestCluster());
     admin = connectKubernetes({ kubeconfig: cluster.adminKubeconfig });
     await applyObjects(admin, [{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: DATAPLANE_NAMESPACE } }, newMeshObject(initialMesh(MESH))]);
   }, 600_000);
@@ -93,7 +94,7 @@ describeWhenAvailable('Our control plane in Kubernetes mode', kubernetesMissing(
     const stateDir = fs.mkdtempSync(path.join(cluster.workDir, 'cp-state-'));
     const dbFile = path.join(stateDir, 'cp.db');
     const start = (same?: { port: number; token: string }) =>
-      startControlPlaneProcess({ dbFile }, path.join(stateDir, 'cp.log'), same, { kubeconfig: cluster.adminKubeconfig });
+      startControlPlaneProcess({ dbFile }, path.join(stateDir, 'cp.log'), same, { kubeconfig: controlPlaneKubeconfig });
     controlPlane = await start();
     const client = () => new ControlPlaneClient({ url: controlPlane.url, token: controlPlane.token, caFile: controlPlane.caFile, timeoutMs: 10_000 });
     await eventually('the mesh on the control plane', async () => (await client().getMesh(MESH)) !== undefined);

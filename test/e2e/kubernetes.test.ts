@@ -17,7 +17,7 @@ import { connectKubernetes, listKumaObjects } from '../../src/kubernetes/connect
 import { caCommonName, generateCa } from '../../src/pki/ca-certificate';
 import type { Mesh } from '../../src/mesh/schema';
 import { formatMeshYaml } from '../../src/mesh/yaml';
-import { WORKER_PERMISSIONS, checkPermissions } from '../../src/kubernetes/permissions';
+import { CONTROL_PLANE_PERMISSIONS, WORKER_PERMISSIONS, checkPermissions } from '../../src/kubernetes/permissions';
 import { LAST_CHANGE_ANNOTATION } from '../../src/kubernetes/resources';
 import { createRotationWorker } from '../../src/worker';
 import { describeWhenAvailable } from '../harness/requirements';
@@ -46,13 +46,14 @@ function watchMeshVersions(cluster: KubernetesDevCluster, mesh: string) {
 describeWhenAvailable('Kubernetes mode on a real API server', kubernetesMissing(), () => {
   let cluster: KubernetesDevCluster;
   let workerKubeconfig: string;
+  let controlPlaneKubeconfig: string;
   let stack: LocalStack;
 
   beforeAll(async () => {
-    ({ cluster, workerKubeconfig } = await startTestCluster());
+    ({ cluster, workerKubeconfig, controlPlaneKubeconfig } = await startTestCluster());
     stack = await startTestStack({
       proxies: PROXIES,
-      kubernetes: { controlPlaneKubeconfig: cluster.adminKubeconfig, workerKubeconfig },
+      kubernetes: { adminKubeconfig: cluster.adminKubeconfig, controlPlaneKubeconfig, workerKubeconfig },
       log: (line) => console.log(line),
     });
   }, 600_000);
@@ -174,7 +175,7 @@ describeWhenAvailable('Kubernetes mode on a real API server', kubernetesMissing(
     expect((await stack.kubernetes?.target.getMesh(stack.mesh))?.mesh.mtls?.enabledBackend).toBe('ca-4');
   }, 300_000);
 
-  it('works with exactly the documented ClusterRole, and fails fast naming a missing verb', async () => {
+  it('works with exactly the documented roles (worker and control plane), and fails fast naming a missing verb', async () => {
     await expect(checkPermissions(connectKubernetes({ kubeconfig: workerKubeconfig }), WORKER_PERMISSIONS)).resolves.toBeUndefined();
     const limited = connectKubernetes({ kubeconfig: cluster.kubeconfigFor(LIMITED_USER) });
     await expect(checkPermissions(limited, WORKER_PERMISSIONS)).rejects.toThrow(/lacks RBAC verb "update" on meshes\.kuma\.io \(cluster-wide\)/);
@@ -185,6 +186,16 @@ describeWhenAvailable('Kubernetes mode on a real API server', kubernetesMissing(
     );
     expect(refused?.code).toBe(2);
     expect(refused?.stderr).toMatch(/^ca-rotate: forbidden: context "rotator-without-update" lacks RBAC verb "update" on meshes\.kuma\.io/m);
+
+    // Our control plane runs (in this suite's stack) with exactly its own documented role; with the
+    // worker's it refuses to start, naming what it lacks and the file that grants it.
+    await expect(checkPermissions(connectKubernetes({ kubeconfig: controlPlaneKubeconfig }), CONTROL_PLANE_PERMISSIONS)).resolves.toBeUndefined();
+    const cpRefused = await run('npx', ['tsx', 'src/cli/main.ts', '--kubeconfig', workerKubeconfig, 'control-plane', '--port', '0', '--db', path.join(cluster.workDir, 'refused-cp', 'cp.db')]).then(
+      () => undefined,
+      (err: { code?: number; stderr?: string }) => err,
+    );
+    expect(cpRefused?.code).toBe(2);
+    expect(cpRefused?.stderr).toMatch(/^ca-rotate: forbidden: .* lacks RBAC verb "list" on meshes\.kuma\.io \(cluster-wide\).*; grant them as in deploy\/kubernetes\/control-plane-rbac\.yaml$/m);
 
     // A worker that skipped the check fails the rotation at its first write, naming the verb, without retrying.
     const servers = testServers();

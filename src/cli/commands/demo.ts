@@ -68,7 +68,7 @@ export async function demoCommand(options: DemoOptions): Promise<number> {
     ? await load<typeof import('../kubernetes')>('../kubernetes').startKubernetesForStack({ log: (line) => say(`· ${line}`) })
     : undefined;
   const stack = await startLocalStack({
-    ...(kube ? { kubernetes: { controlPlaneKubeconfig: kube.cluster.adminKubeconfig, workerKubeconfig: kube.workerKubeconfig } } : {}),
+    ...(kube ? { kubernetes: { adminKubeconfig: kube.cluster.adminKubeconfig, controlPlaneKubeconfig: kube.controlPlaneKubeconfig, workerKubeconfig: kube.workerKubeconfig } } : {}),
     proxies: options.proxies,
     traffic: true,
     needVault: options.to === 'vault',

@@ -1,21 +1,35 @@
-/** deploy/kubernetes/rbac.yaml grants exactly the verbs the code uses, no more, no fewer. */
-import { RBAC_MANIFEST, readManifests } from '../../../src/kubernetes/manifests';
-import { START_PERMISSIONS, WORKER_PERMISSIONS } from '../../../src/kubernetes/permissions';
+/** Each RBAC file in deploy/kubernetes grants exactly the verbs its party's code uses, no more, no fewer. */
+import { CONTROL_PLANE_RBAC_MANIFEST, RBAC_MANIFEST, readManifests } from '../../../src/kubernetes/manifests';
+import { CONTROL_PLANE_PERMISSIONS, type Permission, START_PERMISSIONS, WORKER_PERMISSIONS } from '../../../src/kubernetes/permissions';
 
 interface Rule {
   apiGroups: string[];
   resources: string[];
+  resourceNames?: string[];
   verbs: string[];
 }
 
-function grants(kind: string): string[] {
-  const role = readManifests(RBAC_MANIFEST).find((object) => object.kind === kind) as { rules: Rule[] } | undefined;
-  return (role?.rules ?? []).flatMap((rule) => rule.apiGroups.flatMap((group) => rule.resources.flatMap((resource) => rule.verbs.map((verb) => `${verb} ${resource}.${group}`)))).sort();
+function grants(file: string, kind: string): string[] {
+  const role = readManifests(file).find((object) => object.kind === kind) as { rules: Rule[] } | undefined;
+  return (role?.rules ?? [])
+    .flatMap((rule) =>
+      rule.apiGroups.flatMap((group) =>
+        rule.resources.flatMap((resource) => (rule.resourceNames ?? ['']).flatMap((name) => rule.verbs.map((verb) => `${verb} ${resource}.${group}${name ? `/${name}` : ''}`))),
+      ),
+    )
+    .sort();
 }
 
-test('the ClusterRole and the namespaced Role grant exactly the permissions the worker and `start` use', () => {
+const key = (p: Permission) => `${p.verb} ${p.resource}.${p.group}${p.resourceName ? `/${p.resourceName}` : ''}`;
+
+test('the worker: the ClusterRole and the namespaced Role grant exactly the permissions the worker and `start` use', () => {
   const used = [...WORKER_PERMISSIONS, ...START_PERMISSIONS];
-  const key = (p: { verb: string; resource: string; group: string }) => `${p.verb} ${p.resource}.${p.group}`;
-  expect(grants('ClusterRole')).toEqual(used.filter((p) => !p.namespaced).map(key).sort());
-  expect(grants('Role')).toEqual(used.filter((p) => p.namespaced).map(key).sort());
+  expect(grants(RBAC_MANIFEST, 'ClusterRole')).toEqual(used.filter((p) => !p.namespaced).map(key).sort());
+  expect(grants(RBAC_MANIFEST, 'Role')).toEqual(used.filter((p) => p.namespaced).map(key).sort());
+});
+
+test('our control plane: its ClusterRole and Role grant exactly what Kubernetes mode uses, its webhook configuration by name only', () => {
+  expect(grants(CONTROL_PLANE_RBAC_MANIFEST, 'ClusterRole')).toEqual(CONTROL_PLANE_PERMISSIONS.filter((p) => !p.namespaced).map(key).sort());
+  expect(grants(CONTROL_PLANE_RBAC_MANIFEST, 'Role')).toEqual(CONTROL_PLANE_PERMISSIONS.filter((p) => p.namespaced).map(key).sort());
+  expect(grants(CONTROL_PLANE_RBAC_MANIFEST, 'ClusterRole')).toContain('update validatingwebhookconfigurations.admissionregistration.k8s.io/mesh-ca-rotator');
 });
