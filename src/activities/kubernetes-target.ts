@@ -30,9 +30,9 @@ export class KubernetesTarget implements MeshTarget {
     return { mesh: read.mesh, revision: read.resourceVersion, ...(read.modifiedAtMs !== undefined ? { modifiedAtMs: read.modifiedAtMs } : {}) };
   }
 
-  async putMesh(mesh: Mesh, opts: { ifRevision?: string; actor: string }): Promise<{ revision?: string }> {
+  async putMesh(mesh: Mesh, opts: { ifRevision?: string; actor: string; excludeOffline?: readonly string[] }): Promise<{ revision?: string }> {
     try {
-      const written = await this.kube.putMesh(mesh, { ifResourceVersion: opts.ifRevision, actor: opts.actor });
+      const written = await this.kube.putMesh(mesh, { ifResourceVersion: opts.ifRevision, actor: opts.actor, excludeOffline: opts.excludeOffline ?? [] });
       return { revision: written.resourceVersion };
     } catch (err) {
       if (err instanceof KubernetesConflictError) throw new MeshRevisionConflict(mesh.name, err.message);

@@ -67,9 +67,11 @@ export class KumaApiTarget implements MeshTarget {
     };
   }
 
-  async putMesh(mesh: Mesh, opts: { ifRevision?: string; actor: string }): Promise<{ revision?: string }> {
+  async putMesh(mesh: Mesh, opts: { ifRevision?: string; actor: string; excludeOffline?: readonly string[] }): Promise<{ revision?: string }> {
+    // Only ours takes exclusions; Kong Mesh's validators decide for themselves.
+    const exclude = opts.excludeOffline?.length && (await this.identify()).product === 'mesh-ca-rotator' ? { exclude: opts.excludeOffline } : {};
     try {
-      const written = await this.client.putMesh(mesh, { ...(opts.ifRevision !== undefined ? { ifVersion: Number(opts.ifRevision) } : {}), actor: opts.actor });
+      const written = await this.client.putMesh(mesh, { ...(opts.ifRevision !== undefined ? { ifVersion: Number(opts.ifRevision) } : {}), actor: opts.actor, ...exclude });
       return written.version !== undefined ? { revision: String(written.version) } : {};
     } catch (err) {
       if (opts.ifRevision !== undefined && err instanceof ControlPlaneError && err.status === 409) throw new MeshRevisionConflict(mesh.name, err.details ?? err.message);

@@ -62,7 +62,8 @@ export interface MeshTarget {
   identify(): Promise<MeshTargetIdentity>;
   getMesh(name: string): Promise<MeshRead | undefined>;
   /** With `ifRevision` (targets with revisions), refuses with `MeshRevisionConflict` when the mesh moved on. */
-  putMesh(mesh: Mesh, opts: { ifRevision?: string; actor: string }): Promise<{ revision?: string }>;
+  /** `excludeOffline`: proxies the admission may leave out while they are offline, where the target supports it. */
+  putMesh(mesh: Mesh, opts: { ifRevision?: string; actor: string; excludeOffline?: readonly string[] }): Promise<{ revision?: string }>;
   getSecret(mesh: string, name: string): Promise<Secret | undefined>;
   putSecret(secret: Secret): Promise<void>;
   readProxies(mesh: string): Promise<ProxyReading>;

@@ -102,7 +102,11 @@ export function createRotationActivities(deps: RotationActivityDeps): RotationAc
       if (alreadyApplied) return { version: version ?? input.expectedVersion + 1, alreadyApplied: true };
       if (!unchangedSincePlanned) break;
       try {
-        const written = await target.putMesh(input.desired, { ...(found.revision !== undefined ? { ifRevision: found.revision } : {}), actor: input.actor });
+        const written = await target.putMesh(input.desired, {
+          ...(found.revision !== undefined ? { ifRevision: found.revision } : {}),
+          actor: input.actor,
+          ...(input.excludeOffline?.length ? { excludeOffline: input.excludeOffline } : {}),
+        });
         return { version: numberedVersion(written) ?? input.expectedVersion + 1, alreadyApplied: false };
       } catch (err) {
         // A concurrent writer got there between our read and our write: look again.

@@ -31,6 +31,12 @@ export interface ApplyMeshInput {
   desired: Mesh;
   /** Written to the mesh history as the actor, e.g. `ca-rotation/default: add-backend`. */
   actor: string;
+  /**
+   * Offline proxies the rotation's offline policy left out of its gates: the control plane's own
+   * admission leaves them out of this edit too, as long as they are still offline (ours; Kong Mesh's
+   * validators decide for themselves). Absent in older histories.
+   */
+  excludeOffline?: string[];
 }
 
 export interface ApplyMeshResult {

@@ -25,8 +25,9 @@ const RULES: AccessRule[] = [
   rule('*', /^\/dp\/v1\//, () => ['admin', 'dataplane']),
   rule('GET', /^\/meshes\/[^/]+\/secrets\/[^/]+$/, () => ['admin', 'worker']),
   rule('GET', /^\//, () => READERS),
-  // Skipping the gates, or leaving named proxies out of them, is an operator's call.
-  rule('PUT', /^\/meshes\/[^/]+$/, (url) => (url.searchParams.get('force') === 'true' || url.searchParams.has('exclude') ? ['admin'] : ['admin', 'worker'])),
+  // Skipping the gates is an operator's call. A worker may name proxies its rotation's offline policy
+  // left out, but the admission leaves them out only while they are offline (mesh-writes.ts).
+  rule('PUT', /^\/meshes\/[^/]+$/, (url) => (url.searchParams.get('force') === 'true' ? ['admin'] : ['admin', 'worker'])),
   rule('POST', /^\/meshes\/[^/]+\/certificates\/_reissue$/, () => ['admin', 'worker']),
 ];
 

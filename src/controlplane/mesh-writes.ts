@@ -20,6 +20,11 @@ export interface MeshWriteRequest {
   actor: string;
   /** Proxies the operator leaves out of admission for this edit (gone for good, say); recorded in the history. */
   exclude?: readonly string[];
+  /**
+   * A rotation's offline policy, not an operator: only the named proxies that are registered and
+   * offline right now are left out (one back online counts again); the others are ignored, not refused.
+   */
+  excludeOnlyOffline?: boolean;
 }
 
 export interface MeshWriteResult {
@@ -55,7 +60,8 @@ export class MeshWriter {
     if (current && JSON.stringify(current.mesh) === JSON.stringify(mesh)) {
       return { version: current.version, created: false, changed: false, mesh };
     }
-    const excluded = [...new Set(request.exclude ?? [])].sort();
+    const named = [...new Set(request.exclude ?? [])].sort();
+    const excluded = request.excludeOnlyOffline ? named.filter((name) => this.store.dataplanes.get(mesh.name, name)?.online === false) : named;
     const unknown = excluded.filter((name) => !this.store.dataplanes.get(mesh.name, name));
     if (unknown.length > 0) {
       throw badRequest(`cannot exclude proxies that are not registered in mesh "${mesh.name}"`, [{ field: 'exclude', message: `unknown: ${unknown.slice(0, 20).join(', ')}` }]);

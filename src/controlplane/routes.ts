@@ -97,6 +97,7 @@ const ROUTES: Route<ApiDeps>[] = [
       force: url.searchParams.get('force') === 'true',
       actor: actorOf(credential, header(req, 'x-ca-rotate-actor')),
       exclude: excludedProxies(url),
+      excludeOnlyOffline: credential?.role !== 'admin',
     });
     if (result.changed) {
       deps.log(`mesh "${name}" is now at version ${result.version}${url.searchParams.get('force') === 'true' ? ' (forced)' : ''}`);

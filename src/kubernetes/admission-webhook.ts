@@ -15,7 +15,8 @@ import { validateMesh } from '../mesh/validate';
 import { generateServingCertificate } from '../pki/ca-certificate';
 import type { KubernetesConnection } from './connection';
 import { applyObjects } from './manifests';
-import { MeshObjectSchema, meshFromObject } from './resources';
+import { EXCLUDE_OFFLINE_ANNOTATION, LAST_CHANGE_ANNOTATION, MeshObjectSchema, meshFromObject } from './resources';
+import type { ProxyState } from '../mesh/insights';
 
 export const WEBHOOK_CONFIGURATION_NAME = 'mesh-ca-rotator';
 const WEBHOOK_PATH = '/validate/meshes';
@@ -54,11 +55,25 @@ export function reviewMeshChange(store: ControlPlaneStore, object: unknown, oldO
     return { allowed: false, message: `mesh "${mesh.name}" is invalid: ${checked.errors.map((e) => `spec.${e.path}: ${e.message}`).join('; ')}` };
   }
   const previous = MeshObjectSchema.safeParse(oldObject);
-  const admission = admitMeshChange(previous.success ? meshFromObject(previous.data) : undefined, mesh, store.dataplanes.ofMesh(mesh.name).map(proxyStateOf), {
+  const proxies = store.dataplanes.ofMesh(mesh.name).map(proxyStateOf);
+  const admission = admitMeshChange(previous.success ? meshFromObject(previous.data) : undefined, mesh, proxies, {
     nowMs: Date.now(),
+    excluded: rotationExclusions(proposed.data.metadata.annotations, previous.success ? previous.data.metadata.annotations : undefined, proxies),
   });
   if (admission.allowed) return { allowed: true };
   return { allowed: false, message: `${admission.reason}; pending proxies: ${admission.pending.join(', ')}` };
+}
+
+/**
+ * The offline proxies a rotation's own write leaves out (EXCLUDE_OFFLINE_ANNOTATION): only on a write
+ * that sets a new LAST_CHANGE_ANNOTATION (a later `kubectl apply` keeping the old annotations gets
+ * none), and only proxies offline now.
+ */
+function rotationExclusions(annotations: Record<string, string> | undefined, before: Record<string, string> | undefined, proxies: readonly ProxyState[]): Set<string> {
+  const change = annotations?.[LAST_CHANGE_ANNOTATION];
+  if (!change || change === before?.[LAST_CHANGE_ANNOTATION]) return new Set();
+  const named = new Set((annotations?.[EXCLUDE_OFFLINE_ANNOTATION] ?? '').split(',').map((name) => name.trim()).filter(Boolean));
+  return new Set(proxies.filter((proxy) => !proxy.online && named.has(proxy.name)).map((proxy) => proxy.name));
 }
 
 export async function startMeshWebhook(options: {

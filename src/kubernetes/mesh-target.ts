@@ -23,6 +23,7 @@ import {
   DataplaneInsightObjectSchema,
   KUMA_GROUP,
   KUMA_VERSION,
+  EXCLUDE_OFFLINE_ANNOTATION,
   LAST_CHANGE_ANNOTATION,
   MESHES,
   type MeshObject,
@@ -54,8 +55,11 @@ export class KubernetesMeshTarget {
     return object ? readOf(object) : undefined;
   }
 
-  /** Replaces the Mesh's spec; with `ifResourceVersion`, only over that version (KubernetesConflictError otherwise). */
-  async putMesh(mesh: Mesh, opts: { ifResourceVersion?: string; actor?: string } = {}): Promise<{ generation: number; resourceVersion: string }> {
+  /**
+   * Replaces the Mesh's spec; with `ifResourceVersion`, only over that version (KubernetesConflictError
+   * otherwise). `excludeOffline` goes to the admission webhook with this write (EXCLUDE_OFFLINE_ANNOTATION).
+   */
+  async putMesh(mesh: Mesh, opts: { ifResourceVersion?: string; actor?: string; excludeOffline?: readonly string[] } = {}): Promise<{ generation: number; resourceVersion: string }> {
     const current = await this.readMeshObject(mesh.name);
     if (!current) {
       if (opts.ifResourceVersion !== undefined) throw new KubernetesConflictError(`mesh "${mesh.name}" no longer exists`);
@@ -63,7 +67,8 @@ export class KubernetesMeshTarget {
     }
     // The API server enforces the precondition: the body carries the resourceVersion the caller read.
     const base = opts.ifResourceVersion === undefined ? current : { ...current, metadata: { ...current.metadata, resourceVersion: opts.ifResourceVersion } };
-    const body = meshObjectWith(base, mesh, opts.actor ? { [LAST_CHANGE_ANNOTATION]: opts.actor } : {});
+    const annotations: Record<string, string> = opts.actor ? { [LAST_CHANGE_ANNOTATION]: opts.actor, [EXCLUDE_OFFLINE_ANNOTATION]: (opts.excludeOffline ?? []).join(',') } : {};
+    const body = meshObjectWith(base, mesh, annotations);
     const action: KubernetesAction = { verb: 'update', resource: 'meshes.kuma.io', name: mesh.name };
     const written = MeshObjectSchema.parse(
       await kubeCall(this.connection, action, () =>

@@ -15,6 +15,11 @@ export const DATAPLANES = 'dataplanes';
 export const DATAPLANE_INSIGHTS = 'dataplaneinsights';
 /** Who last changed the Mesh and why (Kubernetes keeps no history of a resource). */
 export const LAST_CHANGE_ANNOTATION = 'mesh-ca-rotator.kong.io/last-change';
+/**
+ * Offline proxies a rotation's write asks the admission webhook to leave out (comma-separated): honoured
+ * only on the write that also sets a new LAST_CHANGE_ANNOTATION, and only for proxies offline then.
+ */
+export const EXCLUDE_OFFLINE_ANNOTATION = 'mesh-ca-rotator.kong.io/exclude-offline';
 
 export const ObjectMetaSchema = z.looseObject({
   name: z.string().min(1),

@@ -56,6 +56,11 @@ export class ProxyStates {
     return evaluateGate(gate.step, gate.from, gate.to, states, { excluded: this.leftOut(now), nowMs: now });
   }
 
+  /** The proxies the offline policy leaves out at workflow time `now`, sorted. */
+  excluded(now: number): string[] {
+    return [...this.leftOut(now)].sort();
+  }
+
   /** The offline rule: with the `exclude` policy, a proxy offline for `afterMs` no longer holds the gate. */
   private leftOut(now: number): Set<string> {
     const excluded = new Set<string>();

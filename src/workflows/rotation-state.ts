@@ -193,6 +193,11 @@ export class Rotation {
     if (this.state.stepDeadline === 0) this.state.stepDeadline = workflowTime() + this.options.stepTimeoutMs;
   }
 
+  /** Offline proxies the policy leaves out now: the control plane's admission may leave them out of the next edit too. */
+  offlineExcluded(): string[] {
+    return this.proxies.excluded(workflowTime());
+  }
+
   evaluateGate(action: Action): GateResult {
     const gate = this.proxies.evaluate(action.gate, workflowTime());
     action.proxies = { total: gate.total, done: gate.done };

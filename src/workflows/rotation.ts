@@ -100,9 +100,10 @@ async function runAction(rotation: Rotation, action: Action): Promise<'done' | '
     rotation.enter(action, 'applying');
     const desired = rotation.desiredMesh(action);
     const { meshVersion } = rotation.state;
+    const excludeOffline = rotation.offlineExcluded();
     const applied = await applyMeshVersion.executeWithOptions({ summary: `${action.name}: apply mesh version ${meshVersion + 1}` }, [
       // `previous`: a control plane without versions (Kong Mesh) writes only over what the rotation last wrote.
-      { mesh, expectedVersion: meshVersion, previous: rotation.state.mesh, desired, actor: `${rotation.workflowId}: ${action.name}` },
+      { mesh, expectedVersion: meshVersion, previous: rotation.state.mesh, desired, actor: `${rotation.workflowId}: ${action.name}`, ...(excludeOffline.length > 0 ? { excludeOffline } : {}) },
     ]);
     rotation.recordApplied(action, desired, applied.version);
     if (replanned()) return 'interrupted';

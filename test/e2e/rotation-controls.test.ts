@@ -176,4 +176,33 @@ describe('controlling a rotation', () => {
     const description = await handle.describe();
     expect(description.runId).not.toBe(handle.firstExecutionRunId);
   });
+
+  it('with exclude-after, an offline proxy is left out of the gates and of the control plane\'s admission alike: the rotation completes', async () => {
+    const target = await prepareTarget(stack, 'builtin', 'ca-8');
+    const lostToken = await dataplaneToken(stack, 'lost');
+    const lost = await import('../../src/dataplane/host').then((m) =>
+      m.startDataplaneHost({ controlPlaneUrl: stack.controlPlane.url, token: lostToken, caPem: stack.controlPlane.caPem, mesh: stack.mesh, count: 1, namePrefix: 'lost' }),
+    );
+    await lost.waitUntilReady(30_000);
+    await lost.stop(); // gone without a word: registered, offline
+    const before = (await stack.cp.meshHistory(stack.mesh)).length;
+    const from = (await stack.cp.getMesh(stack.mesh))?.mesh.mtls?.enabledBackend ?? '';
+    try {
+      const handle = await startRotation(stack.client, {
+        mesh: stack.mesh,
+        from,
+        target,
+        taskQueue: stack.taskQueue,
+        options: { offlineProxies: { mode: 'exclude', afterMs: 1_000 }, reconcileIntervalMs: 500 },
+      });
+      const result = await handle.result();
+      expect(result.status).toBe('COMPLETED');
+      // Every edit after the first was admitted with the lost proxy left out, and says so in the history.
+      const history = (await stack.cp.meshHistory(stack.mesh)).slice(before);
+      expect(history.map((entry) => entry.excluded)).toEqual([expect.any(Array), ['lost-0'], ['lost-0']]);
+      expectNoTrustFailure(stack.dataplanes.stats());
+    } finally {
+      await new DataplaneControlPlaneClient(stack.controlPlane.url, lostToken, stack.controlPlane.caPem).deregisterProxy(stack.mesh, 'lost-0');
+    }
+  });
 });
