@@ -20,6 +20,7 @@ import {
   kubernetesError,
 } from './connection';
 import { ListWatch } from './list-watch';
+import { closeStaleInsights } from './stale-insights';
 import { CONTROL_PLANE_PERMISSIONS, checkPermissions } from './permissions';
 import { type MeshWebhook, startMeshWebhook } from './admission-webhook';
 import {
@@ -112,6 +113,8 @@ export class KubernetesControlPlaneMode implements ControlPlaneMode {
       log: parts.log,
     });
     await this.meshesWatch.synced;
+    const closed = await closeStaleInsights(connection, this.options.dataplaneNamespace, (mesh, name) => parts.store.dataplanes.get(mesh, name) !== undefined, new Date().toISOString());
+    if (closed > 0) parts.log(`kubernetes mode: ${closed} DataplaneInsights of proxies not (yet) back since the last run are marked disconnected`);
     if (this.options.webhook) this.webhook = await startMeshWebhook({ connection, store: parts.store, ...this.options.webhook });
     parts.log(`kubernetes mode: watching meshes and secrets (${namespace}) at ${connection.server}${this.webhook ? `, admission webhook at ${this.webhook.url}` : ''}`);
   }

@@ -38,6 +38,7 @@ export const CONTROL_PLANE_PERMISSIONS: readonly (Permission & { webhook?: true 
   ...['dataplanes', 'dataplaneinsights'].flatMap((resource) =>
     ['get', 'create', 'update', 'delete'].map((verb) => ({ verb, group: 'kuma.io', resource, namespaced: false, why: `keep one ${resource.slice(0, -1)} per proxy` })),
   ),
+  { verb: 'list', group: 'kuma.io', resource: 'dataplaneinsights', namespaced: false, why: 'mark disconnected the insights a previous run left connected' },
   { verb: 'create', group: 'admissionregistration.k8s.io', resource: 'validatingwebhookconfigurations', namespaced: false, webhook: true, why: 'register its admission webhook' },
   ...['get', 'update'].map((verb) => ({
     verb,

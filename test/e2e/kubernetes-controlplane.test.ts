@@ -90,7 +90,7 @@ describeWhenAvailable('Our control plane in Kubernetes mode', kubernetesMissing(
     await cluster?.stop();
   });
 
-  it('refuses REST writes as kuma-cp does, keeps no Mesh or Secret on disk, and after kill -9 serves the same mesh and builtin CA from the API server', async () => {
+  it('refuses REST writes as kuma-cp does, keeps no Mesh or Secret on disk, and after kill -9 serves the same mesh and builtin CA from the API server, a proxy that did not come back shown disconnected', async () => {
     const stateDir = fs.mkdtempSync(path.join(cluster.workDir, 'cp-state-'));
     const dbFile = path.join(stateDir, 'cp.db');
     const start = (same?: { port: number; token: string }) =>
@@ -143,11 +143,23 @@ describeWhenAvailable('Our control plane in Kubernetes mode', kubernetesMissing(
       for (const material of secretMaterial) expect(content.includes(material)).toBe(false);
     }
 
+    // One more proxy, on its own host, that will not come back after the restart.
+    const lostToken = await client().issueToken({ role: 'dataplane', name: 'lost-host', dataplane: { mesh: MESH, host: 'lost-host', namePrefix: 'lost-', services: ['svc-0'] } });
+    const lost = await startDataplaneHost({ controlPlaneUrl: controlPlane.url, token: lostToken, caPem: controlPlane.caPem, mesh: MESH, count: 1, namePrefix: 'lost' });
+    await lost.waitUntilReady(120_000);
+    await eventually('the lost proxy connected in its DataplaneInsight', async () =>
+      (await listKumaObjects(admin, 'dataplaneinsights')).items.some((item) => {
+        const insight = DataplaneInsightObjectSchema.parse(item);
+        return insight.metadata.name === 'lost-0' && insight.status?.subscriptions?.at(-1)?.disconnectTime === undefined;
+      }),
+    );
+
     // kill -9 and start again on the same port: the mesh and the same builtin CA come back from the API server.
     const before = host.stats();
     const certificatesBefore = new Map(host.proxyStatuses().map((p) => [p.name, p.certificateExpiresAt]));
     const killedAt = new Date();
     await controlPlane.process.kill9();
+    await lost.stop(); // gone while the control plane was down: nobody told it
     controlPlane = await start({ port: Number(new URL(controlPlane.url).port), token: controlPlane.token });
     await eventually('the mesh on the restarted control plane', async () => (await client().getMesh(MESH)) !== undefined);
     expect((await client().getMesh(MESH))?.mesh.mtls).toEqual(initialMesh(MESH).mtls);
@@ -160,11 +172,15 @@ describeWhenAvailable('Our control plane in Kubernetes mode', kubernetesMissing(
       Array.from({ length: PROXIES }, () => [caFingerprint, caFingerprint]),
     );
 
-    // The insights it left before the kill are taken over, not duplicated or stuck.
+    // The insights it left before the kill are taken over, not duplicated or stuck; the proxy that did
+    // not come back is no longer shown connected.
     await eventually('every DataplaneInsight rewritten by the restarted control plane', async () => {
       const listed = await listKumaObjects(admin, 'dataplaneinsights');
-      const insights = listed.items.map((item) => DataplaneInsightObjectSchema.parse(item));
+      const all = listed.items.map((item) => DataplaneInsightObjectSchema.parse(item));
+      const insights = all.filter((i) => i.metadata.name !== 'lost-0');
+      const lostInsight = all.find((i) => i.metadata.name === 'lost-0');
       return (
+        lostInsight?.status?.subscriptions?.at(-1)?.disconnectTime !== undefined &&
         insights.length === PROXIES &&
         insights.every((i) => {
           const last = i.status?.subscriptions?.at(-1);
