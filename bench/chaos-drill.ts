@@ -88,6 +88,8 @@ export function planDrill(seed: number, proxies: number, options: { windowMs?: n
 
 export interface DrillSettings {
   temporalBinary: string;
+  /** The in-process proxies apply each config after a random delay up to this: steps last about as long, so faults land inside the rotation. */
+  propagationJitterMs?: number;
   baoBinary?: string;
   workDir?: string;
   log?: (line: string) => void;
@@ -128,6 +130,7 @@ export async function runDrill(plan: DrillPlan, settings: DrillSettings): Promis
       mesh,
       proxies: plan.proxies - Math.round(plan.proxies * FAR_HOST_SHARE),
       traffic: { concurrency: 8 },
+      propagationJitterMs: settings.propagationJitterMs,
       temporal: { address: temporal.address, namespace: temporal.namespace },
       vault: bao ? { address: bao.address, token: bao.token } : undefined,
       inProcessWorker: false,

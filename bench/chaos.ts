@@ -7,6 +7,8 @@
  *   npm run chaos -- --runs 3 --proxies 200 --base-seed 7
  *   npm run chaos -- --doc docs/reliability.md   also writes the table into the doc
  *   npm run chaos -- --baseline            first one run without faults, to compare rotation times
+ *   npm run chaos -- --propagation-jitter 0   configs reach the proxies at once (default: up to 3 s,
+ *                                          so that on a quiet machine the faults land inside the rotation)
  */
 import fs from 'node:fs';
 import { provideDevBinaries } from '../src/devstack/binaries';
@@ -18,6 +20,7 @@ interface Args {
   seeds: number[];
   doc?: string;
   baseline: boolean;
+  propagationJitterMs: number;
 }
 
 function parseArgs(argv: string[]): Args {
@@ -37,7 +40,7 @@ function parseArgs(argv: string[]): Args {
   const seed = value('--seed');
   const base = whole('--base-seed', Math.floor(Math.random() * 1_000_000), 0);
   const seeds = seed !== undefined ? [whole('--seed', 0, 0)] : Array.from({ length: runs }, (_, i) => base + i);
-  return { runs: seeds.length, proxies, seeds, doc: value('--doc'), baseline: argv.includes('--baseline') };
+  return { runs: seeds.length, proxies, seeds, doc: value('--doc'), baseline: argv.includes('--baseline'), propagationJitterMs: whole('--propagation-jitter', 3_000, 0) };
 }
 
 const progress = (line: string) => process.stderr.write(`[chaos ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
@@ -56,14 +59,14 @@ async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   const { temporal, bao } = await provideDevBinaries(['temporal', 'bao']);
   if (!temporal) throw new Error('no Temporal CLI binary: run npm run provide-binaries');
-  progress(`${args.runs} runs of ${args.proxies} proxies, seeds ${args.seeds.join(', ')}`);
+  progress(`${args.runs} runs of ${args.proxies} proxies, seeds ${args.seeds.join(', ')}, configs reach proxies within ${args.propagationJitterMs} ms`);
   const records: DrillRecord[] = [];
   const plans = args.seeds.map((seed) => planDrill(seed, args.proxies));
   if (args.baseline) plans.unshift({ ...planDrill(args.seeds[0] ?? 0, args.proxies, { kinds: [] }), to: 'provided' });
   for (const plan of plans) {
     const seed = plan.seed;
     progress(`seed ${seed}: to ${plan.to}, faults ${plan.faults.map((f) => `${f.kind}@${f.atMs}ms/${f.forMs}ms`).join(', ')}`);
-    const record = await runDrill(plan, { temporalBinary: temporal, baoBinary: bao, log: progress });
+    const record = await runDrill(plan, { temporalBinary: temporal, baoBinary: bao, log: progress, propagationJitterMs: args.propagationJitterMs });
     records.push(record);
     process.stdout.write(`${JSON.stringify(record)}\n`);
     progress(`seed ${seed}: ${record.violations.length === 0 ? 'PASS' : `FAIL (${record.violations.join('; ')})`} in ${record.rotationMs} ms`);

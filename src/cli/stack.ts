@@ -38,6 +38,8 @@ export interface LocalStackOptions {
   proxies: number;
   services?: number;
   traffic?: boolean | TrafficOptions;
+  /** Each proxy applies each config after its own random delay up to this, as across the machines of a real mesh. Default 0. */
+  propagationJitterMs?: number;
   /** An existing Temporal server (TLS / API key as `ca-rotate` takes them); without it a dev server is started (and stopped with the stack). */
   temporal?: { address: string; namespace: string; uiUrl?: string; tls?: TLSConfig; apiKey?: string };
   /** An existing Vault; without it an OpenBao dev server is started when `needVault`. */
@@ -244,6 +246,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       services,
       namePrefix,
       traffic: false,
+      propagationJitterMs: options.propagationJitterMs,
     });
     cleanups.push(() => dataplanes.stop());
     await dataplanes.waitUntilReady(120_000);
