@@ -201,6 +201,12 @@ export function buildProgram(run: (action: () => Promise<number>) => Promise<voi
     .action((o: import('./commands/token').TokenCommandOptions) => run(() => load<typeof import('./commands/token')>('./commands/token').tokenCommand(o, settings())));
 
   program
+    .command('revoke-token')
+    .description('revoke one signed credential for good, by the id `token` printed (needs the admin token); its open streams close')
+    .argument('<id>', 'the token id')
+    .action((id: string) => run(() => load<typeof import('./commands/token')>('./commands/token').revokeTokenCommand(id, settings())));
+
+  program
     .command('dataplanes')
     .description('run N data plane proxies (real mTLS), optionally with live traffic between them')
     .requiredOption('--count <n>', 'number of proxies', positiveInteger('--count'))

@@ -35,7 +35,7 @@ import { ControlPlaneError, ControlPlaneTlsError, ControlPlaneUnreachableError }
 
 export { ControlPlaneError, ControlPlaneTlsError, ControlPlaneUnreachableError };
 
-const IssuedTokenSchema = z.object({ token: z.string().min(1) });
+const IssuedTokenSchema = z.object({ token: z.string().min(1), id: z.string().min(1) });
 
 /** How to reach a control plane: its API URL and the credentials it wants (all optional). */
 export interface ControlPlaneConnection {
@@ -211,8 +211,18 @@ export class ControlPlaneClient {
 
   /** Ours only: has the control plane sign a reader, worker or data plane token (admin only). Never log the result. */
   async issueToken(request: TokenRequest): Promise<string> {
+    return (await this.issueTokenWithId(request)).token;
+  }
+
+  /** As `issueToken`, with the token's id (not a secret: what `revokeToken` takes). */
+  async issueTokenWithId(request: TokenRequest): Promise<{ token: string; id: string }> {
     const response = await this.request('POST', '/tokens', { body: request });
-    return parse(IssuedTokenSchema, response.body, 'issued token').token;
+    return parse(IssuedTokenSchema, response.body, 'issued token');
+  }
+
+  /** Ours only: revokes one signed token for good (admin only). */
+  async revokeToken(id: string): Promise<void> {
+    await this.request('DELETE', `/tokens/${enc(id)}`);
   }
 
   /** Follows Kuma's `{items, total, next}` pagination; `next` is absolute, built from the server's idea of its host. */
@@ -275,7 +285,7 @@ export class ControlPlaneClient {
       const hint =
         status === 401
           ? this.token
-            ? 'the bearer token (CA_ROTATE_CP_TOKEN) was refused: it is wrong or expired'
+            ? 'the bearer token (CA_ROTATE_CP_TOKEN) was refused: it is wrong, expired or revoked'
             : 'it wants a bearer token: set CA_ROTATE_CP_TOKEN (Kuma: a user token of the mesh-system:admin group)'
           : this.token || this.connection.clientCertFile
             ? 'the credentials are not allowed this call: use an admin token or an admin client certificate'

@@ -7,12 +7,14 @@
  *   mesh writes and `_reissue`;
  * - dataplane: only `/dp/v1`, for the one mesh, host, proxy names and services it is bound to.
  * Signed tokens are `cart1.<base64url claims>.<base64url HMAC-SHA256>` with a key kept next to the
- * store (mode 0600); rotating that key revokes every signed token at once.
+ * store (mode 0600); rotating that key revokes every signed token at once. One token is revoked by
+ * its id: the id goes to a file next to the key (appended, synced to disk before the answer), and
+ * streams opened with that token are closed at once.
  */
 import { createHmac, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
 import { type DataplaneBinding, DataplaneBindingSchema } from '../mesh/dataplane-api';
-import { readPrivateFile, writePrivateFileExclusive } from './private-files';
+import { appendPrivateFile, readPrivateFile, writePrivateFileExclusive } from './private-files';
 
 export type Role = 'admin' | 'reader' | 'worker' | 'dataplane';
 export type { DataplaneBinding };
@@ -42,8 +44,13 @@ const ClaimsSchema = z.object({
 });
 type Claims = z.infer<typeof ClaimsSchema>;
 
+/** A signed token's id (its `jti`), as `POST /tokens` answers it and `DELETE /tokens/{id}` takes it. */
+export const TokenIdSchema = z.uuid();
+
 export interface Credential {
   role: Role;
+  /** The signed token's id; undefined for the admin token. */
+  id?: string;
   /** Who, as history records it: `admin`, `worker:<name>`, ... */
   subject: string;
   dataplane?: DataplaneBinding;
@@ -54,12 +61,44 @@ export const TOKEN_PREFIX = 'cart1';
 export const SIGNING_KEY_BYTES = 32;
 
 export class TokenAuthority {
+  private readonly revoked = new Set<string>();
+  private readonly revocationListeners = new Map<string, Set<() => void>>();
+
+  /** `revokedFile`: where revoked token ids are kept (one per line); without it, revocations last until a restart. */
   constructor(
     private readonly signingKey: Buffer,
     private readonly adminToken: string,
-  ) {}
+    private readonly revokedFile?: string,
+  ) {
+    const text = revokedFile ? readPrivateFile(revokedFile) : undefined;
+    for (const line of text?.split('\n') ?? []) if (TokenIdSchema.safeParse(line.trim()).success) this.revoked.add(line.trim());
+  }
 
-  issue(request: TokenRequest, nowMs = Date.now()): string {
+  /** Revokes one signed token by id; true when it was not revoked before. Streams it opened are closed. */
+  revoke(id: string): boolean {
+    const valid = TokenIdSchema.parse(id);
+    if (this.revoked.has(valid)) return false;
+    if (this.revokedFile) appendPrivateFile(this.revokedFile, `${valid}\n`);
+    this.revoked.add(valid);
+    for (const close of this.revocationListeners.get(valid) ?? []) close();
+    this.revocationListeners.delete(valid);
+    return true;
+  }
+
+  /** Calls `close` if the credential's token is revoked while it lasts; returns how to stop listening. */
+  whenRevoked(credential: Credential | undefined, close: () => void): () => void {
+    const id = credential?.id;
+    if (!id) return () => undefined;
+    let listeners = this.revocationListeners.get(id);
+    if (!listeners) this.revocationListeners.set(id, (listeners = new Set()));
+    listeners.add(close);
+    return () => {
+      listeners.delete(close);
+      if (listeners.size === 0) this.revocationListeners.delete(id);
+    };
+  }
+
+  issue(request: TokenRequest, nowMs = Date.now()): { token: string; id: string } {
     const iat = Math.floor(nowMs / 1000);
     const claims: Claims = {
       v: 1,
@@ -71,7 +110,7 @@ export class TokenAuthority {
       ...(request.role === 'dataplane' ? { dataplane: request.dataplane } : {}),
     };
     const payload = Buffer.from(JSON.stringify(claims)).toString('base64url');
-    return `${TOKEN_PREFIX}.${payload}.${this.sign(payload)}`;
+    return { token: `${TOKEN_PREFIX}.${payload}.${this.sign(payload)}`, id: claims.jti };
   }
 
   /** The credential a bearer token stands for, or undefined (unknown, forged, expired). */
@@ -90,7 +129,8 @@ export class TokenAuthority {
     }
     if (claims.exp !== undefined && claims.exp * 1000 <= nowMs) return undefined;
     if (claims.role === 'dataplane' && !claims.dataplane) return undefined;
-    return { role: claims.role, subject: `${claims.role}:${claims.sub}`, ...(claims.dataplane ? { dataplane: claims.dataplane } : {}) };
+    if (this.revoked.has(claims.jti)) return undefined;
+    return { role: claims.role, id: claims.jti, subject: `${claims.role}:${claims.sub}`, ...(claims.dataplane ? { dataplane: claims.dataplane } : {}) };
   }
 
   private sign(payload: string): string {

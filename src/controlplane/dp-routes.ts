@@ -102,7 +102,7 @@ export const DP_ROUTES: Route<ApiDeps>[] = [
     relay.proxyRemoved(mesh, name, seq);
     res.writeHead(204).end();
   }),
-  route('GET', '/dp/v1/stream', ({ delivery }, { res, url, credential }) => {
+  route('GET', '/dp/v1/stream', ({ delivery, authority }, { res, url, credential }) => {
     const host = url.searchParams.get('host');
     if (!host) throw badRequest('the stream needs a host id', [{ field: 'host', message: 'query parameter required' }]);
     const binding = dataplaneBinding(credential);
@@ -111,6 +111,9 @@ export const DP_ROUTES: Route<ApiDeps>[] = [
       throw new ApiError(429, 'Too Many Requests', `host "${host}" already has ${MAX_STREAMS_PER_HOST} streams open`, [{ field: 'host', message: 'too many streams' }]);
     }
     delivery.attach(host, res);
+    // A revoked credential gets nothing more, not even on a stream it opened before.
+    const stopListening = authority.whenRevoked(credential, () => res.end());
+    res.once('close', stopListening);
   }),
   route('POST', '/dp/v1/acks', async (deps, { req, res, credential }) => {
     const body = parseBody(AcksSchema, await readJson(req, LARGE_MAX_BODY_BYTES), 'acks');

@@ -3,7 +3,7 @@
  * with mode 0600 and never opened through a symbolic link, so nobody with write access to the
  * directory can redirect a write elsewhere or read a key through a link they planted.
  */
-import { closeSync, constants, fstatSync, lstatSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { closeSync, constants, fstatSync, fsyncSync, lstatSync, openSync, readFileSync, writeSync } from 'node:fs';
 
 export class PrivateFileError extends Error {
   constructor(message: string) {
@@ -35,6 +35,24 @@ export function writePrivateFileExclusive(file: string, content: string): void {
   const fd = openSync(file, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
   try {
     writeSync(fd, content);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Appends to the file (created 0600), never through a link, and waits until it is on disk. */
+export function appendPrivateFile(file: string, content: string): void {
+  let fd: number;
+  try {
+    fd = openSync(file, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW, 0o600);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ELOOP') throw new PrivateFileError(`${file} is a symbolic link: refusing to write through it`);
+    throw err;
+  }
+  try {
+    if (!fstatSync(fd).isFile()) throw new PrivateFileError(`${file} is not a regular file`);
+    writeSync(fd, content);
+    fsyncSync(fd);
   } finally {
     closeSync(fd);
   }

@@ -13,7 +13,7 @@ import type { ProxyChangeSink } from './ack-relay';
 import type { AckRecorder } from './acks';
 import { type Dataplane, type DataplaneOverview, type MeshInsight, ReissueRequestSchema, stripServerMeta } from './api-schemas';
 import type { CaAccess } from './ca-access';
-import { type Credential, type TokenAuthority, TokenRequestSchema } from './credentials';
+import { type Credential, type TokenAuthority, TokenIdSchema, TokenRequestSchema } from './credentials';
 import type { Delivery } from './delivery';
 import { DP_ROUTES } from './dp-routes';
 import { ApiError, badRequest, notFound, parseBody, parseIfMatch, readJson, sendError, sendJson } from './http-util';
@@ -74,7 +74,15 @@ const ROUTES: Route<ApiDeps>[] = [
   // ---- credentials (ext): an admin has the control plane sign a reader, worker or data plane token
   route('POST', '/tokens', async ({ authority }, { req, res }) => {
     const request = parseBody(TokenRequestSchema, await readJson(req), 'token request');
-    sendJson(res, 201, { token: authority.issue(request) });
+    sendJson(res, 201, authority.issue(request));
+  }),
+  // Revokes one signed token for good (by the id `POST /tokens` answered); its open streams close.
+  route('DELETE', '/tokens/{id}', ({ authority, log }, { res, params, credential }) => {
+    const id = TokenIdSchema.safeParse(params[0]);
+    if (!id.success) throw badRequest('not a token id', [{ field: 'id', message: 'a token id is a UUID, as POST /tokens answered it' }]);
+    const newly = authority.revoke(id.data);
+    log(`token ${id.data} ${newly ? 'revoked' : 'was already revoked'} by ${credential?.subject ?? 'anonymous'}`);
+    sendJson(res, 200, { id: id.data, revoked: true });
   }),
 
   // ---- meshes

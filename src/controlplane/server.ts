@@ -108,6 +108,10 @@ export function signingKeyFileFor(dbFile: string): string {
   return `${dbFile}.signing-key`;
 }
 
+export function revokedTokensFileFor(dbFile: string): string {
+  return `${dbFile}.revoked-tokens`;
+}
+
 /** Reads the admin token file next to the store, creating it (mode 0600, never through a link) on first start. */
 export function loadOrCreateToken(dbFile: string): { token: string; created: boolean } {
   const file = tokenFileFor(dbFile);
@@ -146,7 +150,7 @@ async function startOnLockedStore(options: ControlPlaneOptions, dbFile: string, 
   const delivery = new Delivery(store, ca, ({ rows, seqs }) => relay.proxiesChanged(rows, seqs), log);
   const metrics = new ControlPlaneMetrics(() => proxyCounts(store));
   const issuance = new CertificateIssuance(store, ca, delivery, log, (observation) => metrics.issuance(observation));
-  const authority = new TokenAuthority(loadOrCreateSigningKey(signingKeyFileFor(dbFile)), token);
+  const authority = new TokenAuthority(loadOrCreateSigningKey(signingKeyFileFor(dbFile)), token, revokedTokensFileFor(dbFile));
   // Acks are pushed to the workflow only when the relay can reach Temporal; otherwise the worker's watcher polls.
   const extras = [CONTROL_PLANE_EXTRAS.meshVersions, CONTROL_PLANE_EXTRAS.reissue, ...(options.temporal ? [CONTROL_PLANE_EXTRAS.pushedAcks] : [])];
   const index = controlPlaneIndex({ version: CONTROL_PLANE_VERSION, extras, instanceId: `mesh-ca-rotator-${randomBytes(3).toString('hex')}` });

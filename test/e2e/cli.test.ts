@@ -299,6 +299,29 @@ describe('ca-rotate against a live stack', () => {
     expect(removed?.mtls.backends.map((b) => b.name)).toEqual(['ca-2']);
   });
 
+  it('token writes a credential (0600, never printed) and prints its id; revoke-token takes that id, and the credential is refused from then on', async () => {
+    const out = path.join(tmp, `reader-${uniqueName('t')}.token`);
+    const issued = await ca('token', '--role', 'reader', '--name', 'cli-reader', '--out', out);
+    expectExit(issued, 0);
+    const id = /token id ([0-9a-f-]{36})$/m.exec(issued.stdout)?.[1] ?? '';
+    const token = fs.readFileSync(out, 'utf8').trim();
+    expect(fs.statSync(out).mode & 0o777).toBe(0o600);
+    expect(issued.stdout + issued.stderr).not.toContain(token);
+    const planAsReader = () => cli(['plan', '-f', target.file], { ...env, CA_ROTATE_CP_TOKEN: token });
+    expectExit(await planAsReader(), 0);
+
+    const malformed = await ca('revoke-token', 'not-an-id');
+    expectExit(malformed, 2);
+    expect(oneLine(malformed.stderr)).toMatch(/^ca-rotate: "not-an-id" is not a token id/);
+    const revoked = await ca('revoke-token', id);
+    expectExit(revoked, 0);
+    expect(revoked.stdout).toBe(`token ${id} revoked\n`);
+    const refused = await planAsReader();
+    expect(refused.code).not.toBe(0);
+    console.log(`plan with a revoked token: exit ${refused.code}, ${refused.stderr.trim()}`);
+    expect(oneLine(refused.stderr)).toMatch(/401|rejected|token/i);
+  });
+
   it('plan and status for a mesh that does not exist: one clear line, exit 2', async () => {
     const ghost = uniqueName('ghost');
     const [plan, status] = await Promise.all([ca('plan', '-f', (await writeTarget(ghost)).file), ca('status', '--mesh', ghost)]);

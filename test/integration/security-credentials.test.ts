@@ -2,6 +2,8 @@
  * Credentials by role against a real control plane: what a reader, a worker and a data plane
  * credential may do, and that every refusal (401/403 naming the field) leaves the store unchanged.
  */
+import { statSync } from 'node:fs';
+import { revokedTokensFileFor } from '../../src/controlplane/server';
 import { ProxyKey } from '../../src/dataplane/identity';
 import { ADMIN, causeFields, meshWith, registration, startSecurityFixture, type SecurityFixture } from './security-support';
 
@@ -115,5 +117,37 @@ describe('credentials by role', () => {
     const refused = await fx.raw('POST', '/tokens', { token: ADMIN, body: { role: 'reader', name: 'short', validForSeconds: 1 } });
     expect(refused.status).toBe(400);
     expect(causeFields(refused)).toEqual(['validForSeconds']);
+  });
+
+  test('an admin revokes one token by its id: refused at once and after a restart, the stream it opened closed, other tokens unaffected', async () => {
+    const leaked = await fx.admin.issueTokenWithId({ role: 'worker', name: 'leaked' });
+    const kept = await fx.admin.issueToken({ role: 'worker', name: 'kept' });
+    const host = await fx.admin.issueTokenWithId({ role: 'dataplane', name: 'host-d', dataplane: { mesh: 'default', host: 'host-d', namePrefix: 'd-', services: ['web'] } });
+    expect((await fx.raw('POST', '/dp/v1/proxies', { token: host.token, body: await registration('host-d', [{ mesh: 'default', name: 'd-1', service: 'web' }]) })).status).toBe(204);
+    const stream = fx.raw('GET', '/dp/v1/stream?host=host-d', { token: host.token });
+    const online = async () => (await fx.admin.listDataplaneInsights('default')).find((p) => p.name === 'd-1')?.online;
+    for (let waited = 0; !(await online()); waited += 100) {
+      if (waited > 30_000) throw new Error('the stream of host-d never opened');
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+
+    // Only an admin revokes, and only a token id.
+    expect((await fx.raw('DELETE', `/tokens/${leaked.id}`, { token: kept })).status).toBe(403);
+    const malformed = await fx.raw('DELETE', '/tokens/not-a-token-id', { token: ADMIN });
+    expect([malformed.status, causeFields(malformed)]).toEqual([400, ['id']]);
+    expect((await fx.raw('GET', '/meshes/default', { token: leaked.token })).status).toBe(200);
+
+    expect((await fx.raw('DELETE', `/tokens/${leaked.id}`, { token: ADMIN })).status).toBe(200);
+    expect((await fx.raw('DELETE', `/tokens/${host.id}`, { token: ADMIN })).status).toBe(200);
+    expect((await fx.raw('GET', '/meshes/default', { token: leaked.token })).status).toBe(401);
+    expect((await fx.raw('GET', '/meshes/default', { token: kept })).status).toBe(200);
+    // The stream opened before the revocation ends (200: it had been served), and cannot be opened again.
+    expect((await stream).status).toBe(200);
+    expect((await fx.raw('GET', '/dp/v1/stream?host=host-d', { token: host.token })).status).toBe(401);
+
+    await fx.restart();
+    expect((await fx.raw('GET', '/meshes/default', { token: leaked.token })).status).toBe(401);
+    expect((await fx.raw('GET', '/meshes/default', { token: kept })).status).toBe(200);
+    expect(statSync(revokedTokensFileFor(fx.dbFile)).mode & 0o777).toBe(0o600);
   });
 });

@@ -1,10 +1,10 @@
 /**
  * `ca-rotate token --role dataplane|worker|reader --name NAME --out FILE [...]`: has the control plane
  * sign a credential (the CLI itself runs with the admin token) and writes it to FILE with mode 0600.
- * The token is a secret: it is never printed.
+ * The token is a secret: it is never printed; its id (what `ca-rotate revoke-token ID` takes) is.
  */
 import { constants, openSync, writeSync, closeSync } from 'node:fs';
-import type { TokenRequest } from '../../controlplane/credentials';
+import { TokenIdSchema, type TokenRequest } from '../../controlplane/credentials';
 import { controlPlaneClient, onControlPlane } from '../control-plane';
 import { CliError, EXIT_REFUSED } from '../errors';
 import type { Settings } from '../settings';
@@ -41,7 +41,7 @@ function request(o: TokenCommandOptions): TokenRequest {
 }
 
 export async function tokenCommand(o: TokenCommandOptions, settings: Settings): Promise<number> {
-  const token = await onControlPlane(settings, () => controlPlaneClient(settings).issueToken(request(o)));
+  const { token, id } = await onControlPlane(settings, () => controlPlaneClient(settings).issueTokenWithId(request(o)));
   let fd: number;
   try {
     fd = openSync(o.out, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
@@ -53,6 +53,14 @@ export async function tokenCommand(o: TokenCommandOptions, settings: Settings): 
   } finally {
     closeSync(fd);
   }
-  process.stdout.write(`${o.role} credential "${o.name}" written to ${o.out} (mode 0600)\n`);
+  process.stdout.write(`${o.role} credential "${o.name}" written to ${o.out} (mode 0600), token id ${id}\n`);
+  return 0;
+}
+
+/** `ca-rotate revoke-token ID`: that token is refused from now on, and the streams it opened close. */
+export async function revokeTokenCommand(id: string, settings: Settings): Promise<number> {
+  if (!TokenIdSchema.safeParse(id).success) throw new CliError(`"${id}" is not a token id (a UUID, as \`ca-rotate token\` printed it)`, EXIT_REFUSED);
+  await onControlPlane(settings, () => controlPlaneClient(settings).revokeToken(id));
+  process.stdout.write(`token ${id} revoked\n`);
   return 0;
 }
