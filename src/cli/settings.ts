@@ -34,7 +34,7 @@ const SettingsSchema = z.object({
   controlPlaneCaFile: z.string().min(1).optional(),
   controlPlaneClientCert: z.string().min(1).optional(),
   controlPlaneClientKey: z.string().min(1).optional(),
-  /** The settle rule's wait (src/activities/proxy-insights.ts); default by control plane. */
+  /** The settle rule's wait (src/mesh/settle.ts); default by control plane. */
   insightSettleMs: z.number().int().nonnegative().optional(),
   vaultAddress: z.url().optional(),
   vaultToken: z.string().optional(),

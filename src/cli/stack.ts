@@ -56,7 +56,7 @@ export interface LocalStackOptions {
   taskQueue?: string;
   /** False: the control plane does not relay acks to Temporal, and the worker's insight watcher polls instead. */
   pushedAcks?: boolean;
-  /** The settle rule's wait (src/activities/proxy-insights.ts); default by control plane. */
+  /** The settle rule's wait (src/mesh/settle.ts); default by control plane. */
   insightSettleMs?: number;
   workDir?: string;
   log?: (line: string) => void;
