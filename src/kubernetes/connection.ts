@@ -157,11 +157,27 @@ function actionText(action: KubernetesAction): string {
   return `${action.verb} ${action.resource}${action.name ? ` "${action.name}"` : ''}${where}`;
 }
 
+/** The error code of a failed connection, wherever the HTTP client put it (the error or its cause). */
+function transportCode(err: unknown): string | undefined {
+  for (let e: unknown = err, depth = 0; e instanceof Error && depth < 4; e = (e as Error & { cause?: unknown }).cause, depth++) {
+    const code = (e as Error & { code?: unknown }).code;
+    if (typeof code === 'string') return code;
+  }
+  return undefined;
+}
+
 /** One line for any failure of a request to the API server, typed by whether a retry can help. */
 export function kubernetesError(err: unknown, action: KubernetesAction, connection: Pick<KubernetesConnection, 'server' | 'context' | 'rbacFile'>): Error {
   if (err instanceof KubernetesPermanentError || err instanceof KubernetesConflictError || err instanceof KubernetesTransientError) return err;
   if (!(err instanceof ApiException)) {
-    const cause = err instanceof Error ? ((err as Error & { code?: string }).code ?? err.message) : String(err);
+    const code = transportCode(err);
+    // A certificate the kubeconfig does not trust will not become trusted by retrying.
+    if (/SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER|CERT_UNTRUSTED|CERT_SIGNATURE_FAILURE|CERT_HAS_EXPIRED|ERR_TLS_CERT_ALTNAME_INVALID/.test(code ?? '')) {
+      return new KubernetesPermanentError(
+        `the Kubernetes API at ${connection.server} presented a certificate that context "${connection.context}" does not accept (${code}): check the cluster's certificate-authority in the kubeconfig`,
+      );
+    }
+    const cause = code ?? (err instanceof Error ? err.message : String(err));
     return new KubernetesTransientError(`Kubernetes API at ${connection.server} is unreachable (${actionText(action)}): ${cause}`);
   }
   const status = statusOf(err.body);

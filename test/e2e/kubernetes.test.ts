@@ -129,7 +129,7 @@ describeWhenAvailable('Kubernetes mode on a real API server', kubernetesMissing(
     expect(mesh?.mesh.mtls?.backends?.map((b) => b.name)).toEqual(['ca-3']);
   }, 600_000);
 
-  it('says in one line what is wrong: no kubeconfig, a rejected token, a CRD not installed', async () => {
+  it('says in one line what is wrong: no kubeconfig, a rejected token, a CRD not installed, an untrusted API server certificate', async () => {
     expect(() => connectKubernetes({ kubeconfig: path.join(cluster.workDir, 'absent') })).toThrow(/^kubeconfig .*absent does not exist$/);
     const noKubeconfig = { KUBECONFIG: undefined, HOME: cluster.workDir, KUBERNETES_SERVICE_HOST: undefined };
     const saved = { ...process.env };
@@ -149,6 +149,14 @@ describeWhenAvailable('Kubernetes mode on a real API server', kubernetesMissing(
     );
     await expect(listKumaObjects(connectKubernetes({ kubeconfig: cluster.adminKubeconfig }), 'meshtrusts')).rejects.toThrow(
       /^meshtrusts\.kuma\.io is not served by the API server: install its CustomResourceDefinition/,
+    );
+    // The API server's certificate is verified: a kubeconfig trusting another CA fails at once, saying so.
+    const otherCa = path.join(cluster.workDir, 'other-ca.crt');
+    fs.writeFileSync(otherCa, (await generateCa({ commonName: 'not the cluster CA' })).certificatePem);
+    const wrongCa = path.join(cluster.workDir, 'kubeconfig-wrong-ca');
+    fs.writeFileSync(wrongCa, fs.readFileSync(cluster.adminKubeconfig, 'utf8').replace(/certificate-authority: .*/, `certificate-authority: ${otherCa}`));
+    await expect(kubernetesMeshTarget(connectKubernetes({ kubeconfig: wrongCa })).getMesh(stack.mesh)).rejects.toThrow(
+      /^the Kubernetes API at https:\/\/127\.0\.0\.1:\d+ presented a certificate that context "admin" does not accept \(\w+\): check the cluster's certificate-authority/,
     );
   }, 120_000);
 
