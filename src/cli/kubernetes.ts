@@ -34,8 +34,9 @@ export function userBindings(user: string, clusterRole: string, role: string, na
   const subjects = [{ kind: 'User', apiGroup: 'rbac.authorization.k8s.io', name: user }];
   const roleRef = (kind: string, name: string) => ({ apiGroup: 'rbac.authorization.k8s.io', kind, name });
   return [
-    { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding', metadata: { name: user }, roleRef: roleRef('ClusterRole', clusterRole), subjects },
-    { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding', metadata: { name: user, namespace }, roleRef: roleRef('Role', role), subjects },
+    // Named apart from the manifests' own bindings (of their ServiceAccounts), which must stay as they are.
+    { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding', metadata: { name: `user-${user}` }, roleRef: roleRef('ClusterRole', clusterRole), subjects },
+    { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding', metadata: { name: `user-${user}`, namespace }, roleRef: roleRef('Role', role), subjects },
   ];
 }
 

@@ -183,6 +183,22 @@ describeWhenAvailable('Kubernetes mode on a real API server', kubernetesMissing(
     expect((await stack.kubernetes?.target.getMesh(stack.mesh))?.mesh.mtls?.enabledBackend).toBe('ca-4');
   }, 300_000);
 
+  it('the ServiceAccounts of the RBAC files, with tokens the API server issues for them as for a pod, hold what each party uses; the worker Deployment is accepted', async () => {
+    const asServiceAccount = async (name: string) => {
+      const { stdout } = await run('kubectl', ['--kubeconfig', cluster.adminKubeconfig, '-n', 'kuma-system', 'create', 'token', name]);
+      const file = path.join(cluster.workDir, `kubeconfig-sa-${name}`);
+      fs.writeFileSync(file, fs.readFileSync(cluster.adminKubeconfig, 'utf8').replace(/token: .*/, `token: ${stdout.trim()}`), { mode: 0o600 });
+      return connectKubernetes({ kubeconfig: file });
+    };
+    await expect(checkPermissions(await asServiceAccount('mesh-ca-rotator'), WORKER_PERMISSIONS)).resolves.toBeUndefined();
+    await expect(checkPermissions(await asServiceAccount('mesh-ca-rotator-control-plane'), CONTROL_PLANE_PERMISSIONS)).resolves.toBeUndefined();
+    // Least privilege both ways: neither holds the other's rights.
+    await expect(checkPermissions(await asServiceAccount('mesh-ca-rotator'), CONTROL_PLANE_PERMISSIONS)).rejects.toThrow(/lacks RBAC verb "list" on meshes\.kuma\.io/);
+    await expect(checkPermissions(await asServiceAccount('mesh-ca-rotator-control-plane'), WORKER_PERMISSIONS)).rejects.toThrow(/lacks RBAC verb .*"update" on meshes\.kuma\.io/);
+    const applied = await run('kubectl', ['--kubeconfig', cluster.adminKubeconfig, 'apply', '--dry-run=server', '-f', 'deploy/kubernetes/worker.yaml']);
+    expect(applied.stdout).toMatch(/deployment\.apps\/mesh-ca-rotator-worker created \(server dry run\)/);
+  }, 120_000);
+
   it('works with exactly the documented roles (worker and control plane), and fails fast naming a missing verb', async () => {
     await expect(checkPermissions(connectKubernetes({ kubeconfig: workerKubeconfig }), WORKER_PERMISSIONS)).resolves.toBeUndefined();
     const limited = connectKubernetes({ kubeconfig: cluster.kubeconfigFor(LIMITED_USER) });
