@@ -129,8 +129,10 @@ describeWhenAvailable('Kubernetes mode on a real API server', kubernetesMissing(
     expect(mesh?.mesh.mtls?.backends?.map((b) => b.name)).toEqual(['ca-3']);
   }, 600_000);
 
-  it('says in one line what is wrong: no kubeconfig, a rejected token, a CRD not installed, an untrusted API server certificate', async () => {
+  it('says in one line what is wrong: no kubeconfig, an unknown context, a rejected token, a CRD not installed, an untrusted API server certificate', async () => {
     expect(() => connectKubernetes({ kubeconfig: path.join(cluster.workDir, 'absent') })).toThrow(/^kubeconfig .*absent does not exist$/);
+    expect(() => connectKubernetes({ kubeconfig: cluster.adminKubeconfig, context: 'staging' })).toThrow(/^context "staging" is not in kubeconfig .* \(contexts: admin\)$/);
+    expect(connectKubernetes({ kubeconfig: cluster.adminKubeconfig, context: 'admin' }).context).toBe('admin');
     const noKubeconfig = { KUBECONFIG: undefined, HOME: cluster.workDir, KUBERNETES_SERVICE_HOST: undefined };
     const saved = { ...process.env };
     try {
