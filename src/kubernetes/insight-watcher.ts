@@ -33,6 +33,10 @@ interface Arrival {
   observedAtMs: number | undefined;
   /** Send only proxies whose state differs from what was sent (a re-check after the window). */
   onlyChanges: boolean;
+  /** A whole listing: known proxies missing from it have left. */
+  complete?: boolean;
+  /** A deletion: in the same queue as changes, so it is never overtaken by an older change. */
+  removed?: DataplaneInsightObject;
 }
 
 export interface InsightWatcherOptions {
@@ -72,11 +76,13 @@ export class KubernetesInsightWatcher {
       path: `/apis/${KUMA_GROUP}/${KUMA_VERSION}/${DATAPLANE_INSIGHTS}`,
       schema: DataplaneInsightObjectSchema,
       list: () => listKumaObjects(connection, DATAPLANE_INSIGHTS),
-      onSync: (items, revision, serverTimeMs) => this.sync(items, revision, serverTimeMs),
-      onEvent: (type, item, revision) => {
-        if (type === 'DELETED') this.removed(item, revision);
-        else this.arrived({ items: [item], revision, observedAtMs: lastChangedMs(item.metadata), onlyChanges: false });
-      },
+      onEvent: (type, item, revision) =>
+        this.arrived(
+          type === 'DELETED'
+            ? { items: [], removed: item, revision, observedAtMs: undefined, onlyChanges: false }
+            : { items: [item], revision, observedAtMs: lastChangedMs(item.metadata), onlyChanges: false },
+        ),
+      onSync: (items, revision, serverTimeMs) => this.arrived({ items, revision, observedAtMs: serverTimeMs, onlyChanges: false, complete: true }),
       log: options.log,
     });
   }
@@ -92,18 +98,6 @@ export class KubernetesInsightWatcher {
     await this.watch.stop();
     await this.judging;
     await this.relay.stop();
-  }
-
-  private sync(items: DataplaneInsightObject[], revision: number, serverTimeMs: number | undefined): void {
-    const present = new Set(items.map((item) => proxyStateOf(item).name));
-    for (const [name, proxy] of this.known) {
-      if (!present.has(name)) {
-        this.known.delete(name);
-        this.relay.proxyRemoved(proxy.mesh, name, revision);
-      }
-    }
-    // A listing shows every insight as it stands at the server's time of the listing.
-    this.arrived({ items, revision, observedAtMs: serverTimeMs, onlyChanges: false });
   }
 
   private arrived(arrival: Arrival): void {
@@ -134,6 +128,18 @@ export class KubernetesInsightWatcher {
   }
 
   private send(arrival: Arrival, meshChangedAt: ReadonlyMap<string, number | undefined>): void {
+    if (arrival.removed) {
+      this.removed(arrival.removed, arrival.revision);
+      return;
+    }
+    if (arrival.complete) {
+      const present = new Set(arrival.items.map((item) => proxyStateOf(item).name));
+      for (const [name, proxy] of this.known) {
+        if (present.has(name)) continue;
+        this.known.delete(name);
+        this.relay.proxyRemoved(proxy.mesh, name, arrival.revision);
+      }
+    }
     const rows: ProxyChange[] = [];
     const seqs = new Map<string, number>();
     for (const item of arrival.items) {
