@@ -7,7 +7,7 @@
  * retried; the workflow's periodic snapshot catches up.
  */
 import { type Client, WorkflowNotFoundError } from '@temporalio/client';
-import { PROXY_ACKS_SIGNAL, type ProxyAckBatch, type ProxyState, groupProxyStates } from '../mesh/insights';
+import { PROXY_ACKS_SIGNAL, type ProxyAckBatch, type ProxyState, groupProxyStates, proxyStateKey } from '../mesh/insights';
 import type { MeshTarget, MeshTargetIdentity } from './mesh-target';
 import { readSettledProxies } from './proxy-insights';
 import { errorMessage } from '../mesh/errors';
@@ -87,7 +87,7 @@ export class InsightWatcher {
     const present = new Set<string>();
     for (const proxy of reading.proxies) {
       present.add(proxy.name);
-      const key = stateKey(proxy);
+      const key = proxyStateKey(proxy);
       if (sent.states.get(proxy.name) !== key) changed.push(proxy);
     }
     const removed = [...sent.states.keys()].filter((name) => !present.has(name));
@@ -105,7 +105,7 @@ export class InsightWatcher {
       if (err instanceof WorkflowNotFoundError) return;
       throw err;
     }
-    for (const proxy of changed) sent.states.set(proxy.name, stateKey(proxy));
+    for (const proxy of changed) sent.states.set(proxy.name, proxyStateKey(proxy));
     for (const name of removed) sent.states.delete(name);
     sent.seq = seq;
     this.sent.set(mesh, sent);
@@ -117,8 +117,4 @@ export class InsightWatcher {
     this.lastWarning = now;
     (this.options.log ?? ((l: string) => process.stderr.write(`${l}\n`)))(line);
   }
-}
-
-function stateKey(proxy: ProxyState): string {
-  return `${proxy.online}|${[...proxy.supportedBackends].sort().join(',')}|${proxy.issuedBackend ?? ''}`;
 }

@@ -73,7 +73,7 @@ export interface DataplaneHost {
    * Closes the stream (the control plane marks the proxies offline) and the listener. Keys die with
    * the process. With `deregister`, once nothing is served any more the proxies are also removed from
    * the control plane (as kuma-dp does on a graceful shutdown): a proxy that is gone for good then no
-   * longer holds a rotation's gates. Returns how many could not be deregistered.
+   * longer holds a rotation's gates.
    */
   stop(options?: { deregister?: boolean }): Promise<void>;
 }

@@ -157,11 +157,9 @@ export class KubernetesControlPlaneMode implements ControlPlaneMode {
     if (!parts) return;
     const listed = new Set(items.flatMap((item) => (kumaSecretMesh(item) ? [`${kumaSecretMesh(item)}/${item.metadata.name}`] : [])));
     for (const { mesh } of parts.store.meshes.list()) {
-      for (const secret of parts.store.secrets.list(mesh.name)) {
-        if (listed.has(`${mesh.name}/${secret.name}`)) continue;
-        parts.store.secrets.delete(mesh.name, secret.name);
-        parts.ca.secretsChanged(mesh.name);
-      }
+      const gone = parts.store.secrets.list(mesh.name).filter((secret) => !listed.has(`${mesh.name}/${secret.name}`));
+      for (const secret of gone) parts.store.secrets.delete(mesh.name, secret.name);
+      if (gone.length > 0) parts.ca.secretsChanged(mesh.name);
     }
     for (const item of items) this.secretChanged('MODIFIED', item);
   }

@@ -12,7 +12,7 @@
  * listing sends what its insight says then, so it need not be written again.
  */
 import { AckRelay, type ProxyChange, type ProxyChangeSink, type TemporalTarget } from '../controlplane/ack-relay';
-import type { ProxyState } from '../mesh/insights';
+import { type ProxyState, proxyStateKey } from '../mesh/insights';
 import { isSettled, withUnknownMtls } from '../mesh/settle';
 import { errorMessage } from '../mesh/errors';
 import { type KubernetesConnection, listKumaObjects } from './connection';
@@ -152,7 +152,7 @@ export class KubernetesInsightWatcher {
       if (!settled && changedAt !== undefined) this.scheduleSettleCheck(item.mesh, settleRemainingMs(arrival.observedAtMs, changedAt, this.options.settleMs), 0);
       const before = this.known.get(state.name);
       this.known.set(state.name, { mesh: item.mesh, state });
-      if (arrival.onlyChanges && before?.mesh === item.mesh && stateKey(before.state) === stateKey(state)) continue;
+      if (arrival.onlyChanges && before?.mesh === item.mesh && proxyStateKey(before.state) === proxyStateKey(state)) continue;
       rows.push({ mesh: item.mesh, name: state.name, online: state.online, supportedBackends: [...state.supportedBackends], issuedBackend: state.issuedBackend });
       seqs.set(item.mesh, arrival.revision);
     }
@@ -199,7 +199,7 @@ export class KubernetesInsightWatcher {
     let first: string | undefined;
     for (const proxy of this.known.values()) {
       if (proxy.mesh !== mesh || !proxy.state.online) continue;
-      const key = stateKey(proxy.state);
+      const key = proxyStateKey(proxy.state);
       first ??= key;
       if (key !== first) return false;
     }
@@ -218,8 +218,4 @@ export class KubernetesInsightWatcher {
 function settleRemainingMs(observedAtMs: number | undefined, changedAtMs: number, settleMs: number): number {
   if (observedAtMs === undefined) return SETTLE_RECHECK_MS;
   return Math.max(SETTLE_RECHECK_MS, changedAtMs + settleMs - observedAtMs + SETTLE_RECHECK_MS / 2);
-}
-
-function stateKey(state: ProxyState): string {
-  return `${state.online}|${[...state.supportedBackends].sort().join(',')}|${state.issuedBackend ?? ''}`;
 }

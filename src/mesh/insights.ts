@@ -62,6 +62,11 @@ export const ProxySnapshotSchema = z.object({
 });
 export type ProxySnapshot = z.infer<typeof ProxySnapshotSchema>;
 
+/** What tells two proxy states apart for the gates: connected or not, trusted backends (any order), issuing backend. */
+export function proxyStateKey(state: Pick<ProxyState, 'online' | 'supportedBackends' | 'issuedBackend'>): string {
+  return `${state.online}|${[...state.supportedBackends].sort().join(',')}|${state.issuedBackend ?? ''}`;
+}
+
 /**
  * Groups proxy states by identical (online, supported, issued, expiry minute) state. Expiry is rounded
  * up to the minute: a proxy is then believed able to serve a little longer, never shorter.
@@ -71,7 +76,7 @@ export function groupProxyStates(states: Iterable<ProxyState>): ProxyStateGroup[
   for (const state of states) {
     const supported = [...state.supportedBackends].sort();
     const expiresAt = expiryMinute(state.certificateExpiresAt);
-    const key = `${state.online}|${supported.join(',')}|${state.issuedBackend ?? ''}|${expiresAt ?? ''}`;
+    const key = `${proxyStateKey(state)}|${expiresAt ?? ''}`;
     let group = groups.get(key);
     if (!group) {
       group = { online: state.online, supportedBackends: supported, issuedBackend: state.issuedBackend, names: [] };
